@@ -1,0 +1,1 @@
+"""Market data sources: each yields a time-ordered ``MarketData`` of per-venue book snapshots."""

@@ -1,0 +1,137 @@
+"""What every file reader does between parsing and ``MarketData``: checks, de-duplication, window.
+
+The order is fixed and the same for CSV and DBN:
+
+1. ``ts_event`` must not decrease in file order, else ``FeedError`` naming the
+   row (the snapshot rule keeps the *first* message, which is only defined for
+   a file in time order).
+2. Rows with a book that cannot be real are dropped and counted, each under the
+   first reason that applies: ``nonpositive_price`` (a present level priced
+   ``<= 0``), ``size_without_price`` (an empty level with a non-zero size),
+   ``nonpositive_size`` (a present level with size ``<= 0``), ``crossed_book``
+   (best bid ``>=`` best ask, both present).
+3. The trial's snapshot rule on the rows left: for every ``(ts_event, venue)``
+   only the first row is kept; the rest count as ``duplicate_ts_venue``.
+   Dropping bad rows first lets a later message of the same instant stand in
+   for a broken first one.
+4. The window ``start_ns <= ts_event <= end_ns``; rows outside count as
+   ``outside_window``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from feeds.errors import FeedError
+from feeds.market import MarketData
+from feeds.timeparse import format_ns
+
+
+def first_per_instant(ts_event: np.ndarray, venue: np.ndarray) -> np.ndarray:
+    """Return a mask of the first row of every ``(ts_event, venue)`` pair, in row order."""
+    n = ts_event.shape[0]
+    keep = np.zeros(n, dtype=bool)
+    if n == 0:
+        return keep
+    # lexsort is stable, so within a pair the earliest row comes first.
+    order = np.lexsort((venue, ts_event))
+    ts_sorted, venue_sorted = ts_event[order], venue[order]
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = (ts_sorted[1:] != ts_sorted[:-1]) | (venue_sorted[1:] != venue_sorted[:-1])
+    keep[order[starts]] = True
+    return keep
+
+
+def check_time_order(ts_event: np.ndarray, source: str) -> None:
+    """Raise ``FeedError`` at the first row whose ``ts_event`` is earlier than the row before."""
+    back = np.flatnonzero(np.diff(ts_event) < 0)
+    if back.size:
+        i = int(back[0]) + 1
+        raise FeedError(
+            source,
+            f"ts_event {format_ns(int(ts_event[i]))} is earlier than the previous row's "
+            f"{format_ns(int(ts_event[i - 1]))}; the file must be in ts_event order",
+            row=i + 1,
+            field="ts_event",
+        )
+
+
+def assemble(
+    *,
+    source: str,
+    symbol: str,
+    ts_event: np.ndarray,
+    ts_recv: np.ndarray,
+    venue: np.ndarray,
+    action: np.ndarray,
+    side: np.ndarray,
+    price: np.ndarray,
+    size: np.ndarray,
+    bid_px: np.ndarray,
+    bid_sz: np.ndarray,
+    ask_px: np.ndarray,
+    ask_sz: np.ndarray,
+    bid_present: np.ndarray,
+    ask_present: np.ndarray,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+) -> MarketData:
+    """Apply the checks, the snapshot rule and the window to parsed columns.
+
+    Parameters
+    ----------
+    bid_present, ask_present
+        Boolean ``(rows, levels)`` masks: ``True`` where the file gave a price
+        for the level. Prices of absent levels are written as 0.
+    Other parameters
+        Parsed columns in file order, prices in 1e-9 units.
+
+    Returns
+    -------
+    MarketData
+        The kept rows in file (hence ``ts_event``) order, with ``rows_read``
+        and the ``dropped`` counts filled.
+    """
+    rows_read = int(ts_event.shape[0])
+    check_time_order(ts_event, source)
+    bid_px = np.where(bid_present, bid_px, 0)
+    ask_px = np.where(ask_present, ask_px, 0)
+    reasons = {
+        "nonpositive_price": ((bid_present & (bid_px <= 0)) | (ask_present & (ask_px <= 0))).any(axis=1),
+        "size_without_price": ((~bid_present & (bid_sz != 0)) | (~ask_present & (ask_sz != 0))).any(axis=1),
+        "nonpositive_size": ((bid_present & (bid_sz <= 0)) | (ask_present & (ask_sz <= 0))).any(axis=1),
+        "crossed_book": bid_present[:, 0] & ask_present[:, 0] & (bid_px[:, 0] >= ask_px[:, 0]),
+    }
+    dropped: dict[str, int] = {}
+    alive = np.ones(rows_read, dtype=bool)
+    for reason, bad in reasons.items():
+        hit = alive & bad
+        if hit.any():
+            dropped[reason] = int(hit.sum())
+            alive &= ~hit
+    kept = np.flatnonzero(alive)
+    first = first_per_instant(ts_event[kept], venue[kept])
+    duplicates = int(kept.shape[0] - first.sum())
+    if duplicates:
+        dropped["duplicate_ts_venue"] = duplicates
+    rows = kept[first]
+    data = MarketData(
+        ts_event=ts_event[rows],
+        ts_recv=ts_recv[rows],
+        venue=venue[rows],
+        action=action[rows],
+        side=side[rows],
+        price=price[rows],
+        size=size[rows],
+        bid_px=bid_px[rows],
+        bid_sz=bid_sz[rows],
+        ask_px=ask_px[rows],
+        ask_sz=ask_sz[rows],
+        source=source,
+        symbol=symbol,
+        rows_read=rows_read,
+        dropped=dropped,
+    )
+    if start_ns is None and end_ns is None:
+        return data
+    return data.window(start_ns, end_ns)

@@ -1,0 +1,367 @@
+"""A seeded synthetic multi-venue market: K venues quoting one stock around a shared efficient price.
+
+The model, in a few lines:
+
+- One efficient price follows a Gaussian random walk on a grid of 1/100 tick,
+  with the volatility of ``daily_volatility`` spread over a 6.5-hour day.
+- Every venue keeps its own 10+ level book on the tick grid. Book events
+  arrive as one Poisson-like stream (``rows_per_second`` in total, exactly
+  ``round(rows_per_second * seconds)`` rows) and each is assigned to a venue
+  by its activity share, so venues update at different rates and their
+  timestamps never coincide.
+- An event is one of: a limit order inside a spread of two ticks or more
+  (bringing it back to one tick); a marketable order that trades against the
+  best level (action ``T``, side the aggressor: ``B`` buy, ``A`` sell; the row
+  shows the book after the trade); a limit order added at or behind the best;
+  a cancel at or behind the best.
+- Re-centering: the further the efficient price is from a venue's mid, the
+  likelier trades and cancels push that venue's quotes toward it and the
+  likelier spread improvements come from that side. A quiet venue lags, so
+  venues are sometimes at different prices; within a venue the book is never
+  locked or crossed.
+- The displayed size at the best bid shrinks only through cancels and sell
+  trades at that level and grows only through orders added there, so the
+  bid-queue outflow a strategy estimates from the data is real.
+
+Random numbers are drawn up front from one ``numpy.random.Generator(PCG64(seed))``;
+the per-event loop works on plain Python lists of ints, so 52,000 events take
+a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import attrs
+import numpy as np
+
+from feeds.market import LEVELS, MarketData, price_to_units
+from feeds.timeparse import parse_ns
+
+#: Databento publisher ids of US equity venues, in the order venues are added.
+VENUE_IDS = (2, 5, 38, 43, 9, 15, 8, 6, 7, 3, 4, 10, 11, 12)
+VENUE_NAMES = {
+    2: "XNAS",
+    5: "BATS",
+    38: "IEXG",
+    43: "ARCX",
+    9: "XNYS",
+    15: "MEMX",
+    8: "EDGX",
+    6: "BATY",
+    7: "EDGA",
+    3: "XBOS",
+    4: "XPSX",
+    10: "XCIS",
+    11: "XASE",
+    12: "XCHI",
+}
+_REBATES = (0.0029, 0.0025, 0.0020, 0.0032, 0.0027, 0.0024, 0.0030, 0.0022, 0.0021, 0.0026, 0.0028, 0.0023)
+_LATENCY_US = (150, 250, 600, 350, 450, 300, 200, 400, 500, 550, 100, 280)
+_ACTIVITY = (0.36, 0.24, 0.10, 0.18, 0.12, 0.08, 0.10, 0.05, 0.04, 0.03, 0.03, 0.02, 0.02, 0.02)
+
+TAKER_FEE_PER_SHARE = 0.0030
+_SECONDS_PER_DAY = 6.5 * 3600
+_FINE = 100  # efficient-price grid steps per tick
+_DEPTH_MIN, _DEPTH_MAX = LEVELS, LEVELS + 2
+_KAPPA = 2.0  # how sharply flow leans toward the efficient price, per tick of gap
+_P_IMPROVE = 0.8  # chance an event at a wide venue is an order inside the spread
+_P_ADD = 0.52  # share of adds among the remaining add/cancel events
+_P_AT_BEST = 0.4  # chance an add or cancel goes to the best level
+_FADE_GAP = 0.5  # ticks between efficient price and mid beyond which the stale best quote fades
+
+
+def default_venue_settings(k: int) -> list[dict]:
+    """Return the default settings of the first ``k`` venues.
+
+    Each dict has ``venue`` (Databento publisher id), ``name``, ``fee_per_share``
+    (taker, dollars), ``rebate_per_share`` (maker, dollars), ``latency_ns``
+    (order entry latency) and ``activity_share`` (the venue's share of book
+    updates; the shares sum to 1).
+
+    Raises
+    ------
+    ValueError
+        When ``k`` is not between 1 and ``len(VENUE_IDS)``.
+    """
+    if not 1 <= k <= len(VENUE_IDS):
+        raise ValueError(f"venues must be between 1 and {len(VENUE_IDS)}, got {k}")
+    weights = _ACTIVITY[:k]
+    total = sum(weights)
+    return [
+        {
+            "venue": VENUE_IDS[i],
+            "name": VENUE_NAMES[VENUE_IDS[i]],
+            "fee_per_share": TAKER_FEE_PER_SHARE,
+            "rebate_per_share": _REBATES[i % len(_REBATES)],
+            "latency_ns": _LATENCY_US[i % len(_LATENCY_US)] * 1000,
+            "activity_share": weights[i] / total,
+        }
+        for i in range(k)
+    ]
+
+
+def _positive(instance, attribute, value) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+
+
+def _share(instance, attribute, value) -> None:
+    if not 0 <= value <= 1:
+        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value!r}")
+
+
+def _venue_count(instance, attribute, value) -> None:
+    if not 1 <= value <= len(VENUE_IDS):
+        raise ValueError(f"venues must be between 1 and {len(VENUE_IDS)}, got {value!r}")
+
+
+def _timestamp(instance, attribute, value) -> None:
+    parse_ns(value)
+
+
+@attrs.frozen(kw_only=True)
+class SynthConfig:
+    """The knobs of a synthetic market; every field has a default like a liquid ~$200 stock.
+
+    Field converters accept strings, so ``SynthConfig(venues="3")`` works.
+    """
+
+    venues: int = attrs.field(default=3, converter=int, validator=_venue_count)
+    seconds: float = attrs.field(default=522.0, converter=float, validator=_positive)
+    seed: int = attrs.field(default=7, converter=int)
+    start: str = attrs.field(default="2024-08-01T13:36:32Z", converter=str, validator=_timestamp)
+    mid_price: float = attrs.field(default=200.0, converter=float, validator=_positive)
+    tick: float = attrs.field(default=0.01, converter=float, validator=_positive)
+    rows_per_second: float = attrs.field(default=100.0, converter=float, validator=_positive)
+    daily_volatility: float = attrs.field(default=0.012, converter=float, validator=_share)
+    trade_share: float = attrs.field(default=0.06, converter=float, validator=_share)
+    odd_lot_share: float = attrs.field(default=0.15, converter=float, validator=_share)
+    symbol: str = attrs.field(default="SYN", converter=str)
+
+
+def _lots(rng: np.random.Generator, n: int, odd_share: float) -> np.ndarray:
+    # Mostly round lots (100, sometimes 200-500), some odd lots of 1-99 shares.
+    round_lots = 100 * np.minimum(rng.geometric(0.55, size=n), 5)
+    odd = rng.integers(1, 100, size=n)
+    return np.where(rng.random(n) < odd_share, odd, round_lots)
+
+
+def _event_times(rng: np.random.Generator, n: int, span_ns: int) -> np.ndarray:
+    times = np.sort(rng.integers(0, max(span_ns, n), size=n))
+    # Nudge ties apart so every row has its own timestamp.
+    shift = np.arange(n)
+    return np.maximum.accumulate(times - shift) + shift
+
+
+def generate(config: SynthConfig | None = None) -> MarketData:
+    """Generate a synthetic multi-venue market.
+
+    Parameters
+    ----------
+    config
+        The market's settings; ``SynthConfig()`` when omitted.
+
+    Returns
+    -------
+    MarketData
+        ``round(rows_per_second * seconds)`` rows in ``ts_event`` order with 10
+        levels, venue ids from ``VENUE_IDS``; identical for identical configs.
+    """
+    cfg = config if config is not None else SynthConfig()
+    rng = np.random.Generator(np.random.PCG64(cfg.seed))
+    settings = default_venue_settings(cfg.venues)
+    k = cfg.venues
+    n = max(0, round(cfg.rows_per_second * cfg.seconds))
+    tick_units = price_to_units(Decimal(repr(cfg.tick)))
+    start_ns = parse_ns(cfg.start)
+
+    times = _event_times(rng, n, round(cfg.seconds * 1e9))
+    venue_of = rng.choice(k, size=n, p=[s["activity_share"] for s in settings])
+    sigma_ticks = cfg.mid_price * cfg.daily_volatility / math.sqrt(_SECONDS_PER_DAY) / cfg.tick
+    dt_s = np.diff(times, prepend=0) / 1e9
+    steps = np.rint(rng.standard_normal(n) * sigma_ticks * np.sqrt(dt_s) * _FINE).astype(np.int64)
+    mid_ticks = round(cfg.mid_price / cfg.tick)
+    efficient = (mid_ticks * _FINE + np.cumsum(steps)) / _FINE
+
+    books = _initial_books(rng, k, mid_ticks, cfg.odd_lot_share)
+    columns = _run(
+        books=books,
+        venue_of=venue_of.tolist(),
+        efficient=efficient.tolist(),
+        uniforms=rng.random((n, 4)).tolist(),
+        lots=_lots(rng, n, cfg.odd_lot_share).tolist(),
+        depths=np.minimum(rng.geometric(0.35, size=n) - 1, _DEPTH_MIN - 1).tolist(),
+        refills=(100 * rng.integers(1, 7, size=n) + _lots(rng, n, cfg.odd_lot_share)).tolist(),
+        trade_share=cfg.trade_share,
+    )
+    venue_index, action, side, price, size, bid_px, bid_sz, ask_px, ask_sz = columns
+    venue_index = np.array(venue_index, dtype=np.int64)
+    venue_ids = np.array([s["venue"] for s in settings], dtype=np.int64)
+    ts_event = start_ns + times
+    # Feed delay: tens of microseconds, a little more for the later venues, with jitter.
+    delay = 20_000 + 15_000 * venue_index + rng.integers(0, 5_000, size=n)
+    return MarketData(
+        ts_event=ts_event,
+        ts_recv=ts_event + delay,
+        venue=venue_ids[venue_index],
+        action=np.frombuffer(bytes(action), dtype=np.uint8),
+        side=np.frombuffer(bytes(side), dtype=np.uint8),
+        price=np.array(price, dtype=np.int64) * tick_units,
+        size=size,
+        bid_px=np.array(bid_px, dtype=np.int64).reshape(n, LEVELS) * tick_units,
+        bid_sz=np.array(bid_sz, dtype=np.int64).reshape(n, LEVELS),
+        ask_px=np.array(ask_px, dtype=np.int64).reshape(n, LEVELS) * tick_units,
+        ask_sz=np.array(ask_sz, dtype=np.int64).reshape(n, LEVELS),
+        source=f"synthetic:venues={cfg.venues},seconds={cfg.seconds:g},seed={cfg.seed}",
+        symbol=cfg.symbol,
+        rows_read=n,
+        dropped={},
+    )
+
+
+def _initial_books(rng: np.random.Generator, k: int, mid_ticks: int, odd_share: float) -> list[list[list[int]]]:
+    books = []
+    for _ in range(k):
+        best_bid = mid_ticks - 1
+        sizes = (100 * rng.integers(1, 7, size=2 * _DEPTH_MIN) + _lots(rng, 2 * _DEPTH_MIN, odd_share)).tolist()
+        books.append(
+            [
+                [best_bid - j for j in range(_DEPTH_MIN)],
+                sizes[:_DEPTH_MIN],
+                [best_bid + 1 + j for j in range(_DEPTH_MIN)],
+                sizes[_DEPTH_MIN:],
+            ]
+        )
+    return books
+
+
+_A, _B, _C, _T = ord("A"), ord("B"), ord("C"), ord("T")
+
+
+def _run(
+    *,
+    books: list[list[list[int]]],
+    venue_of: list[int],
+    efficient: list[float],
+    uniforms: list[list[float]],
+    lots: list[int],
+    depths: list[int],
+    refills: list[int],
+    trade_share: float,
+) -> tuple:
+    # The hot loop: plain lists and ints only. Book sides are price lists (bids
+    # descending, asks ascending) with matching size lists; index 0 is the best.
+    # Venues are coupled as under Reg NMS: no venue posts a bid at or above another
+    # venue's best ask (or an ask at or below a best bid), and a marketable order
+    # trades only at the national best price, at the first venue showing it.
+    n = len(venue_of)
+    venue_out = list(venue_of)
+    action = bytearray(n)
+    side = bytearray(n)
+    price = [0] * n
+    size = [0] * n
+    out_bp: list[int] = []
+    out_bs: list[int] = []
+    out_ap: list[int] = []
+    out_as: list[int] = []
+    best_bids = [b[0][0] for b in books]
+    best_asks = [b[2][0] for b in books]
+    exp = math.exp
+    refill_at = 0
+    for i in range(n):
+        v = venue_of[i]
+        bp, bs, ap, az = books[v]
+        u_kind, u_side, u_trade, u_add = uniforms[i]
+        best_bid, best_ask = bp[0], ap[0]
+        gap = efficient[i] - 0.5 * (best_bid + best_ask)
+        up = 1.0 / (1.0 + exp(-_KAPPA * gap))
+        lot = lots[i]
+        kind = 0
+        if best_ask - best_bid >= 2 and u_kind < _P_IMPROVE:
+            # A limit order inside a wide spread, preferably from the side the efficient
+            # price favours, never locking another venue's quote.
+            bid_ok = best_bid + 1 < min(best_asks)
+            ask_ok = best_ask - 1 > max(best_bids)
+            if bid_ok and (u_side < up or not ask_ok):
+                bp.insert(0, best_bid + 1)
+                bs.insert(0, lot)
+                action[i], side[i], price[i], size[i] = _A, _B, best_bid + 1, lot
+                kind = 1
+            elif ask_ok:
+                ap.insert(0, best_ask - 1)
+                az.insert(0, lot)
+                action[i], side[i], price[i], size[i] = _A, _A, best_ask - 1, lot
+                kind = 1
+        if kind:
+            pass
+        elif u_trade < min(0.7, trade_share * (1.0 + 4.0 * max(0.0, abs(gap) - 0.5))):
+            if u_side < up:  # a buyer lifts the national best ask
+                national = min(best_asks)
+                if best_ask != national:
+                    v = best_asks.index(national)
+                    bp, bs, ap, az = books[v]
+                qty = min(lot, az[0])
+                action[i], side[i], price[i], size[i] = _T, _B, national, qty
+                az[0] -= qty
+                if az[0] == 0:
+                    del ap[0], az[0]
+            else:  # a seller hits the national best bid
+                national = max(best_bids)
+                if best_bid != national:
+                    v = best_bids.index(national)
+                    bp, bs, ap, az = books[v]
+                qty = min(lot, bs[0])
+                action[i], side[i], price[i], size[i] = _T, _A, national, qty
+                bs[0] -= qty
+                if bs[0] == 0:
+                    del bp[0], bs[0]
+            venue_out[i] = v
+        else:
+            level = 0 if u_kind < _P_AT_BEST else depths[i]
+            if u_add < _P_ADD:
+                if u_side < 0.5:
+                    level = min(level, len(bp) - 1)
+                    bs[level] += lot
+                    action[i], side[i], price[i] = _A, _B, bp[level]
+                else:
+                    level = min(level, len(ap) - 1)
+                    az[level] += lot
+                    action[i], side[i], price[i] = _A, _A, ap[level]
+                size[i] = lot
+            else:
+                # Stale quotes get cancelled: bids when the efficient price is below the mid.
+                if u_side >= up:
+                    pxs, szs, code = bp, bs, _B
+                else:
+                    pxs, szs, code = ap, az, _A
+                level = min(level, len(pxs) - 1)
+                qty = min(lot, szs[level])
+                if level == 0 and abs(gap) > _FADE_GAP and (code == _B) == (gap < 0):
+                    # A quote left on the wrong side of the efficient price fades entirely.
+                    qty = szs[0]
+                action[i], side[i], price[i], size[i] = _C, code, pxs[level], qty
+                szs[level] -= qty
+                if szs[level] == 0:
+                    del pxs[level], szs[level]
+        # Keep 10 to 12 levels a side: refill at the back, trim what nobody sees.
+        while len(bp) < _DEPTH_MIN:
+            bp.append(bp[-1] - 1)
+            bs.append(refills[refill_at % n])
+            refill_at += 1
+        while len(ap) < _DEPTH_MIN:
+            ap.append(ap[-1] + 1)
+            az.append(refills[refill_at % n])
+            refill_at += 1
+        if len(bp) > _DEPTH_MAX:
+            del bp[_DEPTH_MAX:], bs[_DEPTH_MAX:]
+        if len(ap) > _DEPTH_MAX:
+            del ap[_DEPTH_MAX:], az[_DEPTH_MAX:]
+        best_bids[v] = bp[0]
+        best_asks[v] = ap[0]
+        out_bp += bp[:_DEPTH_MIN]
+        out_bs += bs[:_DEPTH_MIN]
+        out_ap += ap[:_DEPTH_MIN]
+        out_as += az[:_DEPTH_MIN]
+    return venue_out, action, side, price, size, out_bp, out_bs, out_ap, out_as

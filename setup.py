@@ -1,0 +1,44 @@
+"""Packaging for sor, a smart order router lab."""
+
+from setuptools import setup
+
+setup(
+    name="sor",
+    version="0.1.0",
+    description="Event-driven simulator for smart order routing across fragmented venues",
+    python_requires=">=3.10",
+    packages=[
+        "sim",
+        "sim.commands",
+        "venues",
+        "strategies",
+        "feeds",
+        "feeds.kafka",
+        "benchmarks",
+    ],
+    install_requires=[
+        "simpy>=4.1",
+        "numpy>=1.24",
+        "attrs>=23.1",
+        "click>=8.1",
+        "tabulate>=0.9",
+        "kafka-python>=3.0",
+        # tomllib is standard from 3.11; 3.10 needs the backport.
+        "tomli>=2.0; python_version<'3.11'",
+    ],
+    extras_require={
+        "dbn": ["databento-dbn>=0.20"],
+        "plot": ["matplotlib>=3.7"],
+        "test": ["pytest>=7", "hypothesis>=6.80", "databento-dbn>=0.20", "matplotlib>=3.7"],
+    },
+    entry_points={
+        "console_scripts": ["sor=sim.cli:main"],
+        "sor.strategies": [
+            "best_ask=strategies.best_ask:BestAsk",
+            "twap=strategies.twap:Twap",
+            "vwap=strategies.vwap:Vwap",
+            "ck_static=strategies.ck_static:CkStatic",
+            "cont_kukanov=strategies.cont_kukanov:ContKukanov",
+        ],
+    },
+)

@@ -1,0 +1,126 @@
+"""``sor run`` and ``sor strategies``: parse arguments, call the runner, print and write."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+import click
+from tabulate import tabulate
+
+from feeds.errors import FeedError
+from sim.jsonio import write_json
+from sim.scenario import Scenario, ScenarioError
+from strategies import registry
+from strategies.base import ParameterError
+
+USER_ERRORS = (ScenarioError, FeedError, ParameterError, registry.UnknownStrategy, OSError, ValueError)
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def summary_table(result: dict[str, Any]) -> str:
+    """Return the per-strategy table a person reads first."""
+    labels = list(result["baselines"])
+    headers = ["strategy", "kind", "filled", "catch-up", "maker", "total cash $", "avg px $", "fees $", "rebates $"]
+    headers += [f"vs {b} bps" for b in labels]
+    rows = []
+    for name, s in result["strategies"].items():
+        row = [name, s["kind"], s["filled_shares"], s["catch_up_shares"], s["maker_shares"],
+               _fmt(s["total_cash"]), _fmt(s["avg_fill_px"]), _fmt(s["fees"]), _fmt(s["rebates"])]
+        from sim.results import compare
+
+        for label in labels:
+            base = result["strategies"][result["baselines"][label]["strategy"]]
+            bps, basis = compare(s, base)
+            row.append(_fmt(bps) + ("" if basis == "total_cash" else " (avg px)"))
+        rows.append(row)
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+class _Progress:
+    """A progress bar on a terminal's stderr; silent otherwise."""
+
+    def __init__(self, label: str):
+        self.enabled = sys.stderr.isatty()
+        self.bar = None
+        self.label = label
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+        if done >= total:
+            self.bar.__exit__(None, None, None)
+
+
+@click.command("run")
+@click.argument("scenario_path", metavar="SCENARIO", type=click.Path(dir_okay=False))
+@click.option("--data", "data_path", help="Replay this file (CSV/DBN) or source spec instead of the scenario's.")
+@click.option("--feed", help="Read the data from a feed URL instead, e.g. kafka://127.0.0.1:9092/mock_l1_stream.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Result JSON path [out/<scenario>.json].")
+@click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False), help="Also write figures and report.html here.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def run(scenario_path, data_path, feed, out_path, seed, plot_dir, quiet) -> None:
+    """Run a scenario: replay its data once for every strategy, print the table, write the JSON."""
+    from sim.runner import run_scenario
+
+    try:
+        scenario = Scenario.from_toml(scenario_path)
+        override = feed or data_path
+        if override:
+            scenario = attrs.evolve(scenario, data=attrs.evolve(scenario.data, source=override))
+        if seed is not None:
+            scenario = attrs.evolve(scenario, seed=seed)
+        result = run_scenario(scenario, progress=None if quiet else _Progress("replaying"))
+        out = Path(out_path) if out_path else Path("out") / f"{Path(scenario_path).stem}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_json(result, out)
+    except USER_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+    if not quiet:
+        click.echo(summary_table(result))
+        if result["sweep"]:
+            sw = result["sweep"]
+            note = " (degenerate: every parameter set gave the same cash)" if sw["degenerate"] else ""
+            click.echo(
+                f"\nsweep over {sw['strategy']}: {len(sw['rows'])} parameter sets, "
+                f"{sw['distinct_total_cash']} distinct total cash{note}; best {result['best_parameters']}"
+            )
+        for label, bps in result["savings_vs_baselines_bps"].items():
+            click.echo(f"savings of {result['optimized']['strategy']} vs {label}: {_fmt(bps)} bps "
+                       f"(on {result['savings_basis'][label]})")
+        click.echo(f"wrote {out}")
+    if plot_dir:
+        try:
+            from sim.report import write_report
+        except ImportError as exc:
+            raise click.ClickException(f"plots need matplotlib: pip install 'sor[plot]' ({exc})") from None
+        paths = write_report(result, Path(plot_dir))
+        if not quiet:
+            click.echo(f"wrote {len(paths)} report files to {plot_dir}")
+
+
+@click.command("strategies")
+def strategies_cmd() -> None:
+    """List the installed strategies (built-in and plugins under the entry point group sor.strategies)."""
+    rows = []
+    for name, target in registry.available().items():
+        try:
+            cls = registry.resolve(name)
+            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+            params = ", ".join(f"{k}={v}" for k, v in cls.defaults.items()) or "-"
+        except registry.UnknownStrategy as exc:
+            doc, params = f"(cannot load: {exc})", "-"
+        rows.append([name, target, params, doc])
+    click.echo(tabulate(rows, headers=["name", "class", "parameters", "what it does"], tablefmt="github"))

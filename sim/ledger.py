@@ -1,0 +1,57 @@
+"""The fill ledger: every fill of one strategy, and its money totals, per lane."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from venues.orders import Fill, Liquidity
+
+
+class Ledger:
+    """What one strategy bought and paid, lane by lane, in exact integer units.
+
+    Money is in 1e-9 dollars: ``notional`` = Σ price × shares, ``fees`` and
+    ``rebates`` per share times shares, and ``cash`` = notional + fees − rebates.
+    """
+
+    def __init__(self, lanes: int, venues: int):
+        self.lanes = lanes
+        z = np.zeros
+        self.filled = z(lanes, dtype=np.int64)
+        self.notional = z(lanes, dtype=np.int64)
+        self.fees = z(lanes, dtype=np.int64)
+        self.rebates = z(lanes, dtype=np.int64)
+        self.catch_up = z(lanes, dtype=np.int64)
+        self.maker = z(lanes, dtype=np.int64)
+        self.venue_shares = z((lanes, venues), dtype=np.int64)
+        self.venue_cash = z((lanes, venues), dtype=np.int64)
+        self.venue_maker = z((lanes, venues), dtype=np.int64)
+        self.fills: list[Fill] = []
+
+    @property
+    def cash(self) -> np.ndarray:
+        return self.notional + self.fees - self.rebates
+
+    @property
+    def taker(self) -> np.ndarray:
+        return self.filled - self.maker
+
+    def record(self, fill: Fill) -> None:
+        """Book one fill."""
+        q = fill.qty
+        notional = q * fill.price
+        fee = q * fill.fee_per_share
+        rebate = q * fill.rebate_per_share
+        self.filled += q
+        self.notional += notional
+        self.fees += fee
+        self.rebates += rebate
+        if fill.catch_up:
+            self.catch_up += q
+        k = fill.venue
+        self.venue_shares[:, k] += q
+        self.venue_cash[:, k] += notional + fee - rebate
+        if fill.liquidity is Liquidity.MAKER:
+            self.maker += q
+            self.venue_maker[:, k] += q
+        self.fills.append(fill)

@@ -1,0 +1,106 @@
+"""Figures and an HTML page for a result JSON.
+
+``write_report`` is the one entry point: ``sor report`` calls it on a file it has
+read with :func:`load_result`, and ``sor run ... --plot DIR`` on the result it
+has just built. Importing this package does not import matplotlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sim.report.figures import (
+    PLOT_HINT,
+    Plotted,
+    plot_cost_curve,
+    plot_sweep,
+    plot_venue_mix,
+    plot_walk_forward,
+    require_matplotlib,
+)
+from sim.report.load import ReportError, load_result, validate_result
+from sim.report.page import render_page
+
+__all__ = [
+    "FIGURE_FILES",
+    "PAGE_FILE",
+    "PLOT_HINT",
+    "Plotted",
+    "ReportError",
+    "draw_report",
+    "load_result",
+    "validate_result",
+    "write_report",
+]
+
+FIGURE_FILES = {
+    "cost_curve": "results.png",
+    "venue_mix": "fills_by_venue.png",
+    "sweep": "sweep.png",
+    "walk_forward": "walk_forward.png",
+}
+PAGE_FILE = "report.html"
+
+_DRAW = {
+    "cost_curve": plot_cost_curve,
+    "venue_mix": plot_venue_mix,
+    "sweep": plot_sweep,
+    "walk_forward": plot_walk_forward,
+}
+
+
+def write_report(result: dict, out_dir: Path, *, source: str = "result") -> list[Path]:
+    """Draw every figure the result supports and the page that shows them.
+
+    Parameters
+    ----------
+    result
+        A result as described in ``docs/result-format.md``; numbers may be
+        ``int``, ``Decimal`` or ``float``.
+    out_dir
+        Where to write; created if missing. File names are fixed (see
+        :data:`FIGURE_FILES` and :data:`PAGE_FILE`), so a second report into the
+        same folder replaces the first, and a figure the new result has no data
+        for is removed rather than left over from the old one.
+    source
+        What to call the result in error messages and on the page, usually its file name.
+
+    Returns
+    -------
+    list of Path
+        The files written: the PNG figures in :data:`FIGURE_FILES` order (a
+        figure with nothing to show, such as the sweep of a run without one, is
+        skipped), then ``report.html``.
+
+    Raises
+    ------
+    ReportError
+        When matplotlib is missing or the result lacks a field the report needs.
+    """
+    figures = draw_report(result, out_dir, source)
+    return [plotted.path for plotted in figures.values() if plotted is not None] + [Path(out_dir) / PAGE_FILE]
+
+
+def draw_report(
+    result: Mapping[str, Any], out_dir: Path, source: str = "result"
+) -> dict[str, Plotted | None]:
+    """Write the report like :func:`write_report`, returning each figure with the data behind it.
+
+    Returns
+    -------
+    dict
+        Figure name (a key of :data:`FIGURE_FILES`) to its :class:`Plotted`, or
+        ``None`` where the figure was skipped.
+    """
+    require_matplotlib()
+    validate_result(result, source)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = {name: draw(result, out_dir / FIGURE_FILES[name]) for name, draw in _DRAW.items()}
+    for name, plotted in figures.items():
+        if plotted is None:
+            (out_dir / FIGURE_FILES[name]).unlink(missing_ok=True)
+    (out_dir / PAGE_FILE).write_text(render_page(result, figures, source), encoding="utf-8")
+    return figures

@@ -1,0 +1,282 @@
+"""Scenario files: what to replay, what to buy, where, with which strategies and sweep.
+
+A scenario is TOML. Every table rejects keys it does not know, naming them, so a
+typo never silently falls back to a default. See the README for the format.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class ScenarioError(ValueError):
+    """A scenario file is unreadable or says something the engine cannot do."""
+
+
+def _check_keys(where: str, table: Mapping[str, Any], allowed: set[str], required: set[str] = frozenset()) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ScenarioError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+    missing = sorted(required - set(table))
+    if missing:
+        raise ScenarioError(f"{where}: missing key {missing[0]!r}")
+
+
+def _table(where: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ScenarioError(f"{where}: expected a table")
+    return value
+
+
+def dollars_to_units(where: str, value: Any) -> int:
+    """Convert a dollar amount from the file (``0.003`` or ``"0.003"``) to 1e-9 units, exactly."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ScenarioError(f"{where}: expected a number of dollars, got {value!r}")
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        raise ScenarioError(f"{where}: not a number: {value!r}") from None
+    if not d.is_finite() or d < 0:
+        raise ScenarioError(f"{where}: must be a finite amount >= 0, got {value!r}")
+    units = d.scaleb(9)
+    if units != units.to_integral_value():
+        raise ScenarioError(f"{where}: more than 9 decimals: {value!r}")
+    return int(units)
+
+
+@attrs.frozen
+class DataSpec:
+    """Where the snapshots come from and which part of them to replay."""
+
+    source: str
+    start: str | None = None
+    end: str | None = None
+
+
+@attrs.frozen
+class VenueSpec:
+    """One venue's settings as written (dollars per share, microseconds)."""
+
+    fee: int | None = None
+    rebate: int | None = None
+    latency_ns: int | None = None
+    name: str | None = None
+
+
+@attrs.frozen
+class StrategySpec:
+    """A strategy instance: its name in the results, its registered kind, its parameters."""
+
+    name: str
+    kind: str
+    params: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class SweepSpec:
+    """Which strategy to tune, over which parameter values."""
+
+    strategy: str
+    method: str
+    space: dict[str, list[Any]]
+    samples: int = 0
+    seed: int = 0
+
+    def parameter_sets(self) -> list[dict[str, Any]]:
+        """Return the parameter sets to run, in a fixed order (grid order, or draw order)."""
+        names = list(self.space)
+        if self.method == "grid":
+            return [dict(zip(names, values, strict=True)) for values in itertools.product(*self.space.values())]
+        rng = np.random.default_rng(self.seed)
+        draws = []
+        for _ in range(self.samples):
+            row = {}
+            for name in names:
+                lo, hi = self.space[name]
+                value = float(rng.uniform(lo, hi))
+                row[name] = round(value, 6)
+            draws.append(row)
+        return draws
+
+
+@attrs.frozen
+class WalkForwardSpec:
+    """Tune on one window, test on the next: ``windows`` consecutive equal windows."""
+
+    windows: int = 2
+
+
+@attrs.frozen
+class Scenario:
+    """A whole scenario: data, order, venues, strategies, sweep, seed."""
+
+    path: str
+    data: DataSpec
+    quantity: int
+    venues: dict[str, VenueSpec]
+    strategies: tuple[StrategySpec, ...]
+    sweep: SweepSpec | None = None
+    seed: int = 0
+    baselines: dict[str, str] = attrs.field(factory=dict)
+    optimized: str | None = None
+    walk_forward: WalkForwardSpec | None = None
+    raw: dict[str, Any] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Scenario:
+        """Read and check a scenario file."""
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+        return cls.from_dict(raw, str(path))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], path: str = "<scenario>") -> Scenario:
+        """Check a parsed scenario and build it."""
+        w = path
+        _check_keys(
+            w, raw, {"data", "order", "venues", "strategies", "sweep", "run", "report", "walk_forward"},
+            {"data", "order", "strategies"},
+        )
+        data = _table(f"{w}: [data]", raw["data"])
+        _check_keys(f"{w}: [data]", data, {"source", "start", "end"}, {"source"})
+        for key in data:
+            if not isinstance(data[key], str):
+                raise ScenarioError(f"{w}: [data] {key}: expected a string")
+        order = _table(f"{w}: [order]", raw["order"])
+        _check_keys(f"{w}: [order]", order, {"side", "quantity"}, {"quantity"})
+        side = order.get("side", "buy")
+        if side != "buy":
+            raise ScenarioError(f"{w}: [order] side: only 'buy' is supported, got {side!r}")
+        quantity = order["quantity"]
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            raise ScenarioError(f"{w}: [order] quantity: must be a whole number of shares > 0, got {quantity!r}")
+
+        venues = {}
+        for key, table in _table(f"{w}: [venues]", raw.get("venues", {})).items():
+            where = f"{w}: [venues.{key}]"
+            if key != "default" and not key.isdigit():
+                raise ScenarioError(f"{where}: venue keys are publisher ids or 'default'")
+            table = _table(where, table)
+            _check_keys(where, table, {"fee", "rebate", "latency_us", "name"})
+            latency = table.get("latency_us")
+            if latency is not None and (isinstance(latency, bool) or not isinstance(latency, int | float) or latency < 0):
+                raise ScenarioError(f"{where}: latency_us: must be a number >= 0, got {latency!r}")
+            venues[key] = VenueSpec(
+                fee=dollars_to_units(f"{where} fee", table["fee"]) if "fee" in table else None,
+                rebate=dollars_to_units(f"{where} rebate", table["rebate"]) if "rebate" in table else None,
+                latency_ns=int(round(latency * 1000)) if latency is not None else None,
+                name=table.get("name"),
+            )
+
+        specs = []
+        raw_strategies = raw["strategies"]
+        if not isinstance(raw_strategies, list) or not raw_strategies:
+            raise ScenarioError(f"{w}: [[strategies]]: expected at least one strategy")
+        for i, table in enumerate(raw_strategies):
+            where = f"{w}: strategies[{i}]"
+            table = _table(where, table)
+            _check_keys(where, table, {"name", "kind", "params"}, {"name"})
+            name = table["name"]
+            params = _table(f"{where}.params", table.get("params", {}))
+            specs.append(StrategySpec(name=name, kind=table.get("kind", name), params=dict(params)))
+        names = [s.name for s in specs]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ScenarioError(f"{w}: strategies: name {dupes[0]!r} is used twice")
+
+        sweep = None
+        if "sweep" in raw:
+            sweep = _parse_sweep(f"{w}: [sweep]", _table(f"{w}: [sweep]", raw["sweep"]), names)
+
+        run = _table(f"{w}: [run]", raw.get("run", {}))
+        _check_keys(f"{w}: [run]", run, {"seed"})
+        seed = run.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ScenarioError(f"{w}: [run] seed: must be a whole number >= 0")
+
+        report = _table(f"{w}: [report]", raw.get("report", {}))
+        _check_keys(f"{w}: [report]", report, {"baselines", "optimized"})
+        baselines = _table(f"{w}: [report] baselines", report.get("baselines", {}))
+        for label, target in baselines.items():
+            if target not in names:
+                raise ScenarioError(f"{w}: [report] baselines.{label}: no strategy named {target!r}")
+        optimized = report.get("optimized")
+        if optimized is not None and optimized not in names:
+            raise ScenarioError(f"{w}: [report] optimized: no strategy named {optimized!r}")
+
+        walk = None
+        if "walk_forward" in raw:
+            wf = _table(f"{w}: [walk_forward]", raw["walk_forward"])
+            _check_keys(f"{w}: [walk_forward]", wf, {"windows"})
+            windows = wf.get("windows", 2)
+            if isinstance(windows, bool) or not isinstance(windows, int) or windows < 2:
+                raise ScenarioError(f"{w}: [walk_forward] windows: must be a whole number >= 2")
+            if sweep is None:
+                raise ScenarioError(f"{w}: [walk_forward] needs a [sweep] to tune")
+            walk = WalkForwardSpec(windows=windows)
+
+        return cls(
+            path=path,
+            data=DataSpec(**data),
+            quantity=quantity,
+            venues=venues,
+            strategies=tuple(specs),
+            sweep=sweep,
+            seed=seed,
+            baselines=dict(baselines),
+            optimized=optimized,
+            walk_forward=walk,
+            raw=raw,
+        )
+
+
+def _parse_sweep(where: str, table: dict[str, Any], names: list[str]) -> SweepSpec:
+    _check_keys(where, table, {"strategy", "method", "grid", "space", "samples", "seed"}, {"strategy"})
+    strategy = table["strategy"]
+    if strategy not in names:
+        raise ScenarioError(f"{where} strategy: no strategy named {strategy!r}")
+    method = table.get("method", "grid")
+    if method == "grid":
+        _check_keys(where, table, {"strategy", "method", "grid"}, {"grid"})
+        space = _table(f"{where} grid", table["grid"])
+        for key, values in space.items():
+            if not isinstance(values, list) or not values:
+                raise ScenarioError(f"{where} grid.{key}: expected a non-empty list of values")
+        return SweepSpec(strategy=strategy, method=method, space={k: list(v) for k, v in space.items()})
+    if method == "random":
+        _check_keys(where, table, {"strategy", "method", "space", "samples", "seed"}, {"space", "samples"})
+        space = _table(f"{where} space", table["space"])
+        for key, bounds in space.items():
+            ok = isinstance(bounds, list) and len(bounds) == 2 and all(
+                isinstance(b, int | float) and not isinstance(b, bool) for b in bounds
+            )
+            if not ok or bounds[0] > bounds[1]:
+                raise ScenarioError(f"{where} space.{key}: expected [low, high]")
+        samples = table["samples"]
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise ScenarioError(f"{where} samples: must be a whole number >= 1")
+        return SweepSpec(
+            strategy=strategy, method=method, space={k: list(v) for k, v in space.items()},
+            samples=samples, seed=int(table.get("seed", 0)),
+        )
+    raise ScenarioError(f"{where} method: expected 'grid' or 'random', got {method!r}")

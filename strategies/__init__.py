@@ -1,0 +1,1 @@
+"""Routing strategies: plugin classes that react to books and send child orders."""

@@ -1,0 +1,99 @@
+"""TWAP: the time-sliced taker baseline."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from strategies.base import ParameterError, Strategy
+from venues.view import BookView
+
+_NS_PER_S = 1_000_000_000
+
+
+class Twap(Strategy):
+    """Buy equal slices of the target in fixed time buckets, taking the cheapest best asks.
+
+    The window ``[start_ns, end_ns]`` is cut into ``n = ceil((end_ns - start_ns) /
+    bucket)`` buckets (at least one); bucket ``b`` covers ``[start_ns + b * bucket,
+    start_ns + (b + 1) * bucket)``, so a book update exactly on a boundary belongs to
+    the new bucket; the window's end instant belongs to the last bucket. A shorter
+    last bucket is a bucket like the others: it gets the same slice.
+
+    The cumulative schedule after bucket ``b`` is ``floor(target * (b + 1) / n)``
+    shares (integer division; the last bucket reaches ``target`` exactly). At every
+    book update, and at each bucket's start even if the feed is quiet, it buys up to
+    ``schedule(b) - filled - pending`` with marketable orders at the level-0 asks
+    still offered to it, cheapest first (ties: the venue listed first), each limited
+    at that ask. When a bucket starts at the instant of a book update, it trades on
+    the updated books. What a bucket could not buy rolls into the next one; it never
+    buys more than the target, and it decides from the current books only.
+    """
+
+    kind = "twap"
+    defaults = {"bucket_s": 60}
+
+    def __init__(self, params: Sequence[Mapping[str, Any]], **kwargs: Any):
+        super().__init__(params, **kwargs)
+        bucket_s = self.params[0]["bucket_s"]
+        number = isinstance(bucket_s, numbers.Real) and not isinstance(bucket_s, bool)
+        if not (number and math.isfinite(bucket_s) and bucket_s > 0):
+            raise ParameterError(
+                f"{self.kind}: bucket_s must be a positive number of seconds, got {bucket_s!r}"
+            )
+        self.bucket_ns = int(Decimal(str(bucket_s)) * _NS_PER_S)
+        if self.bucket_ns <= 0:
+            raise ParameterError(f"{self.kind}: bucket_s is shorter than a nanosecond: {bucket_s!r}")
+        span = max(self.end_ns - self.start_ns, 0)
+        self.buckets = max(1, -(-span // self.bucket_ns))
+        self._view: BookView | None = None
+
+    def bucket_at(self, ts_ns: int) -> int:
+        """Return the bucket holding instant ``ts_ns`` (-1 before the window, the last one after it)."""
+        if ts_ns < self.start_ns:
+            return -1
+        return min((ts_ns - self.start_ns) // self.bucket_ns, self.buckets - 1)
+
+    def schedule(self, bucket: int) -> int:
+        """Return the cumulative shares due by the end of ``bucket`` (0 before the window)."""
+        if bucket < 0:
+            return 0
+        return self.target * (min(bucket, self.buckets - 1) + 1) // self.buckets
+
+    def on_start(self, view: BookView) -> None:
+        self._view = view
+        self.call_at(self.start_ns, self._bucket_starts)
+
+    def on_book(self, view: BookView) -> None:
+        self._trade(view)
+
+    def _bucket_starts(self) -> None:
+        # A book update due at this same instant is already queued; trading one event
+        # later lets the bucket start on the books of this instant, whichever of the
+        # two was queued first.
+        self.call_at(self.now, self._trade_now)
+        # One timer at a time, each arming the next: a long window with short buckets
+        # never fills the event heap.
+        b = self.bucket_at(self.now)
+        if 0 <= b < self.buckets - 1:
+            self.call_at(self.start_ns + (b + 1) * self.bucket_ns, self._bucket_starts)
+
+    def _trade_now(self) -> None:
+        self._trade(self._view)
+
+    def _trade(self, view: BookView) -> None:
+        need = self.schedule(self.bucket_at(self.now)) - int(self.filled[0]) - int(self.pending[0])
+        if need <= 0 or not view.ask_sz[:, 0].any():
+            return
+        offered = self.available_asks()[0, :, 0]
+        ask_px = view.ask_px[:, 0]
+        ranked = sorted((int(ask_px[k]), k) for k in range(view.venues) if offered[k] > 0)
+        for px, k in ranked:
+            qty = min(need, int(offered[k]))
+            self.buy(k, qty, px)
+            need -= qty
+            if need == 0:
+                break

@@ -1,0 +1,102 @@
+"""Fixtures for the Kafka tests: a live broker check, unique topics, a small seeded market.
+
+Import the fixtures by name into a test module (``from tests.kafka_fixtures import
+kafka_broker, topic``); ``tests/conftest.py`` belongs to the whole suite.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+import numpy as np
+import pytest
+
+from feeds.kafka.client import broker_answers
+from feeds.market import MarketData
+
+BOOTSTRAP = os.environ.get("SOR_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+T0 = 1_722_519_392_000_000_000  # 2024-08-01T13:36:32Z
+VENUES = (2, 5, 38)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> str:
+    """Return the bootstrap address of a broker that answers; fail on CI without one, else skip."""
+    if broker_answers(BOOTSTRAP, timeout_s=3.0):
+        return BOOTSTRAP
+    reason = f"no Kafka broker answers at {BOOTSTRAP} (start one with `sor kafka up`)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason + "; CI must run the Kafka tests")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def topic(request) -> str:
+    """Return a topic name no other test uses."""
+    name = request.node.name.replace("[", "-").replace("]", "").replace("_", "-")[:60]
+    return f"t-{name}-{uuid.uuid4().hex[:8]}"
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_market(n: int = 600, levels: int = 10, seed: int = 3, source: str = "test:kafka") -> MarketData:
+    """Build a seeded ``n``-row market over three venues, with the edge cases a codec can get wrong.
+
+    Prices near the int64 edge and with all nine decimals, empty levels (0/0),
+    several venues at one ``ts_event``, and action/side codes other than letters.
+    """
+    rng = np.random.default_rng(seed)
+    steps = rng.integers(0, 40_000_000, n)
+    steps[rng.random(n) < 0.2] = 0  # several venues share a timestamp
+    ts = T0 + np.cumsum(steps)
+    venue = np.array(VENUES)[rng.integers(0, len(VENUES), n)]
+    mid = 222_810_000_000 + rng.integers(-50_000_000, 50_000_000, n)
+    tick = 10_000_000 * (1 + np.arange(levels))
+    ask_px = mid[:, None] + tick[None, :] + rng.integers(0, 999, (n, levels))
+    bid_px = mid[:, None] - tick[None, :] - rng.integers(0, 999, (n, levels))
+    ask_sz = rng.integers(1, 5_000, (n, levels))
+    bid_sz = rng.integers(1, 5_000, (n, levels))
+    empty = rng.random((n, levels)) < 0.1
+    ask_px[empty] = 0
+    ask_sz[empty] = 0
+    price = ask_px[:, 0].copy()
+    price[0] = 9_223_372_036_854_775_807  # int64 max survives the trip
+    return MarketData(
+        ts_event=ts,
+        ts_recv=ts + rng.integers(1_000, 90_000, n),
+        venue=venue,
+        action=np.array([ord(c) for c in "TAMC\x7f"])[rng.integers(0, 5, n)],
+        side=np.array([ord(c) for c in 'ABN"'])[rng.integers(0, 4, n)],
+        price=price,
+        size=rng.integers(0, 1_000, n),
+        bid_px=bid_px,
+        bid_sz=bid_sz,
+        ask_px=ask_px,
+        ask_sz=ask_sz,
+        source=source,
+        symbol="AAPL",
+        rows_read=n + 17,
+        dropped={"duplicate_ts_venue": 12, "crossed_book": 5},
+    )
+
+
+def assert_same_market(got: MarketData, want: MarketData) -> None:
+    """Assert two markets hold the same arrays and metadata."""
+    for name in ("ts_event", "ts_recv", "venue", "action", "side", "price", "size"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    for name in ("bid_px", "bid_sz", "ask_px", "ask_sz"):
+        assert getattr(got, name).shape == getattr(want, name).shape, name
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    assert (got.source, got.symbol, got.rows_read, got.dropped) == (
+        want.source,
+        want.symbol,
+        want.rows_read,
+        want.dropped,
+    )

@@ -1,0 +1,112 @@
+"""Scenario files: every bad key or value is named in a one-line error."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.runner import plan
+from sim.scenario import Scenario, ScenarioError, dollars_to_units
+
+BASE = """
+[data]
+source = "synthetic:venues=3,seconds=10,seed=1"
+[order]
+quantity = 500
+[[strategies]]
+name = "best_ask"
+[[strategies]]
+name = "ck_static"
+[sweep]
+strategy = "ck_static"
+[sweep.grid]
+lambda_over = [0.2, 0.4]
+theta_queue = [0.1, 0.3, 0.5]
+"""
+
+
+def load(tmp_path, text):
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    return Scenario.from_toml(path)
+
+
+def test_grid_sweep_expands_in_grid_order(tmp_path):
+    s = load(tmp_path, BASE)
+    sets = s.sweep.parameter_sets()
+    assert len(sets) == 6
+    assert sets[0] == {"lambda_over": 0.2, "theta_queue": 0.1}
+    assert sets[1] == {"lambda_over": 0.2, "theta_queue": 0.3}
+    assert sets[5] == {"lambda_over": 0.4, "theta_queue": 0.5}
+
+
+def test_vectorised_sweep_is_one_engine_slot(tmp_path):
+    p = plan(load(tmp_path, BASE))
+    # best_ask one slot, ck_static (vectorised) one slot with six lanes
+    assert len(p.slots) == 2
+    assert len(p.slots[1].params) == 6
+    assert p.sweep_rows == tuple((1, lane) for lane in range(6))
+
+
+def test_random_sweep_is_seeded_and_within_bounds(tmp_path):
+    text = BASE.split("[sweep]")[0] + """
+[sweep]
+strategy = "ck_static"
+method = "random"
+samples = 20
+seed = 3
+[sweep.space]
+lambda_over = [0.1, 0.5]
+"""
+    a = load(tmp_path, text).sweep.parameter_sets()
+    b = load(tmp_path, text).sweep.parameter_sets()
+    assert a == b and len(a) == 20
+    assert all(0.1 <= r["lambda_over"] <= 0.5 for r in a)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("quantity = 500", "quantity = 500\nqty = 3"), "[order]: unknown key 'qty'"),
+        (("quantity = 500", "quantity = -5"), "quantity: must be a whole number of shares > 0"),
+        (("quantity = 500", "quantity = 500\nside = 'sell'"), "only 'buy' is supported"),
+        (('name = "best_ask"', 'name = "best_ask"\nparamz = {}'), "strategies[0]: unknown key 'paramz'"),
+        (('strategy = "ck_static"', 'strategy = "nope"'), "no strategy named 'nope'"),
+        (("[sweep.grid]", "[sweep.grid]\nlambda_under = []"), "grid.lambda_under: expected a non-empty list"),
+        (("[data]", "[datta]\nx=1\n[data]"), "unknown key 'datta'"),
+    ],
+)
+def test_bad_scenario_keys_are_named(tmp_path, change, message):
+    with pytest.raises(ScenarioError) as err:
+        load(tmp_path, BASE.replace(*change, 1))
+    assert message in str(err.value)
+    assert str(tmp_path / "s.toml") in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_strategy_kind_is_named(tmp_path):
+    s = load(tmp_path, BASE.replace('name = "best_ask"', 'name = "best_ask"\nkind = "best_bid"'))
+    with pytest.raises(ScenarioError, match="unknown strategy 'best_bid' \\(installed: .*best_ask"):
+        plan(s)
+
+
+def test_unknown_strategy_parameter_is_named(tmp_path):
+    s = load(tmp_path, BASE.replace("lambda_over = [0.2, 0.4]", "lambda_ovr = [0.2]"))
+    with pytest.raises(ScenarioError, match="unknown parameter 'lambda_ovr'"):
+        plan(s)
+
+
+def test_invalid_toml_is_one_line(tmp_path):
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load(tmp_path, "[data\nsource=1")
+
+
+def test_dollars_are_converted_exactly():
+    assert dollars_to_units("x", 0.003) == 3_000_000
+    assert dollars_to_units("x", "0.0032") == 3_200_000
+    assert dollars_to_units("x", 0) == 0
+    with pytest.raises(ScenarioError, match="more than 9 decimals"):
+        dollars_to_units("x", "0.0000000001")
+    with pytest.raises(ScenarioError, match=">= 0"):
+        dollars_to_units("x", -0.1)
+    with pytest.raises(ScenarioError, match=">= 0"):
+        dollars_to_units("x", float("nan"))

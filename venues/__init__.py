@@ -1,0 +1,1 @@
+"""Venues: SimPy processes that hold a displayed book and fill our child orders."""

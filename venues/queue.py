@@ -1,0 +1,444 @@
+"""Queue position of our resting buy limit orders, read from a price-level (MBP) feed.
+
+The feed is the market without us. A buy order of ours that rests at price ``P``
+joins the back of the size displayed there, so ``ahead = displayed`` on entry. Each
+later update of that venue moves it forward:
+
+* a displayed trade at ``P`` consumes the queue ahead first; what is left of the
+  trade fills us, up to our remaining size;
+* a displayed trade below ``P``, or a best ask at or below ``P``, means the market
+  traded through our price: we fill in full;
+* a fall of the displayed size at ``P`` that trades do not explain is a
+  cancellation, and a ``QueueModel`` says how much of it left from ahead of us;
+* a rise of the displayed size at ``P`` is new orders, which queue behind us.
+
+Trades and the level decrease (the trade-credit rule)
+-----------------------------------------------------
+A trade at ``P`` removes shares from the level once, but a feed shows it twice: as
+the trade message and as a fall of the displayed size. Where the fall appears
+depends on the source. In the shared ARL files (Databento MBO ``T``, ``F``, ``C``
+for one execution, folded into one MBP-10 ``T`` row) the trade row already shows
+the level after the trade; a feed that keeps the book unchanged on trade rows shows
+the fall on a following ``C``/``F``/``M`` row at the same or a later ``ts_event``.
+So a trade at ``P`` leaves a *trade credit* of its size on each order at ``P``; the
+next falls of the displayed size at ``P`` are charged to that credit before
+anything counts as a cancellation. The credit lives through every update with the
+trade's ``ts_event`` and through the first update after it, then expires, so a
+trade whose fall never shows (netted against new orders between two snapshots)
+cannot hide a later cancellation.
+
+Which trades count
+------------------
+Only trades of displayed liquidity: rows with side ``N`` (hidden or midpoint
+executions in the ARL data, always inside the spread) leave the queue alone. The
+side letter is not needed beyond that: our price is below the best ask (otherwise
+we would already have filled), so a trade printed at or below it can only have hit
+bids. That matters because sources disagree on the letter: Databento's MBP spec
+gives the aggressor, the ARL MBP-10 file gives the resting side.
+
+Lanes
+-----
+An order carries one quantity per *lane* (a parameter set of a vectorised sweep,
+as in ``venues.orders``). Every lane of every order is one slot of flat int64
+arrays (price, quantity, filled, ahead, ...), so one book update is a handful of
+numpy operations over all live slots, however many orders and lanes rest.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import attrs
+import numpy as np
+
+from feeds.market import MarketData
+
+_TRADE = ord("T")
+_NO_SIDE = ord("N")
+
+
+@runtime_checkable
+class QueueModel(Protocol):
+    """Attribute cancellations at our price to the queue ahead of us or behind us.
+
+    The model sees only sizes: trades, joins and fills are FIFO facts handled by
+    ``QueueTracker``; the one thing a price-level feed cannot tell is where in the
+    queue a cancelled order stood.
+    """
+
+    def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
+        """Return how many of the ``cancelled`` shares left from ahead of us.
+
+        Parameters
+        ----------
+        ahead, behind : numpy.ndarray
+            Displayed shares ahead of and behind each of our orders (int64, one per
+            slot) just before the cancellation.
+        cancelled : numpy.ndarray
+            Shares cancelled at the order's price (int64, positive,
+            ``cancelled <= ahead + behind``).
+
+        Returns
+        -------
+        numpy.ndarray
+            Integer shares per slot. The tracker clips the answer to the feasible
+            range ``[max(0, cancelled - behind), min(cancelled, ahead)]``.
+        """
+        ...
+
+
+def _round_half_down(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    # Ties go behind us: the model never credits us half a share of progress.
+    q, r = np.divmod(num, den)
+    return q + (2 * r > den)
+
+
+@attrs.frozen
+class FrontFirst:
+    """Cancellations leave from the front of the queue: the optimistic bound.
+
+    Every cancelled share is taken from ahead of us while anyone is ahead, so no
+    queue model fills earlier.
+    """
+
+    def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
+        """Return ``min(cancelled, ahead)``."""
+        return np.minimum(cancelled, ahead)
+
+
+@attrs.frozen
+class Proportional:
+    """Cancellations are spread over the queue in proportion to its size on each side of us.
+
+    The share ahead is ``cancelled * ahead / (ahead + behind)`` rounded to the
+    nearest integer, ties going behind us (round half down), computed exactly in
+    integers.
+    """
+
+    def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
+        """Return ``cancelled * ahead / (ahead + behind)``, rounded half down."""
+        total = np.maximum(ahead + behind, 1)
+        return _round_half_down(cancelled * ahead, total)
+
+
+@attrs.frozen
+class ProbabilisticQueue:
+    """Cancellations leave from ahead of us with a probability set by our place in the queue.
+
+    With ``x = ahead / (ahead + behind)`` our relative position, a cancelled share
+    is ahead of us with probability ``p(x) = x**n / (x**n + (1 - x)**n)``, where
+    ``n`` is ``power`` (the power form of the queue-position literature, e.g.
+    hftbacktest's power probability queue models). ``n = 1`` is ``Proportional``;
+    ``n > 1`` pushes cancellations towards the longer side of the queue (deep in
+    the queue most cancellations come from ahead, near its head most come from
+    behind); ``n < 1`` pulls them towards an even split. The tracker uses the
+    expected value ``cancelled * p(x)``, rounded to the nearest share with ties
+    going behind us, so the model is deterministic.
+    """
+
+    power: float = attrs.field(default=2.0, converter=float, validator=attrs.validators.gt(0.0))
+
+    def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
+        """Return ``cancelled * p(ahead / (ahead + behind))``, rounded half down."""
+        a = ahead.astype(np.float64)
+        b = behind.astype(np.float64)
+        # p = 1 / (1 + (b/a)**n) avoids overflowing a**n for big queues.
+        with np.errstate(divide="ignore"):
+            ratio = np.where(a > 0, b / np.where(a > 0, a, 1.0), np.inf)
+        p = np.where(a > 0, 1.0 / (1.0 + ratio**self.power), 0.0)
+        return np.ceil(cancelled * p - 0.5).astype(np.int64)
+
+
+#: The model venues use unless told otherwise. On the ARL MBO ground truth every
+#: model gives the same fills; ``Proportional`` tracks the real queue ahead more
+#: closely than ``FrontFirst`` and ``ProbabilisticQueue(power=2)`` and has no
+#: parameter to tune (see ``venues.queue_truth``).
+DEFAULT_QUEUE_MODEL: QueueModel = Proportional()
+
+
+@attrs.frozen(eq=False)
+class QueueFill:
+    """Shares of one resting order filled at one update, per lane (zero for unfilled lanes).
+
+    ``complete`` is true when the order has nothing left, and the tracker has dropped it.
+    """
+
+    key: int
+    ts_event: int
+    price: int
+    qty: np.ndarray
+    complete: bool
+
+
+@attrs.frozen(eq=False)
+class QueuePosition:
+    """Where one resting order stands: per lane, its size, what filled, and the displayed shares ahead."""
+
+    key: int
+    price: int
+    qty: np.ndarray
+    filled: np.ndarray
+    ahead: np.ndarray
+    entry_ahead: np.ndarray
+
+    @property
+    def remaining(self) -> np.ndarray:
+        """Return the unfilled shares per lane."""
+        return self.qty - self.filled
+
+
+_SLOT_FIELDS = ("price", "qty", "filled", "ahead", "entry_ahead", "shown", "credit", "credit_ts", "order_ix")
+
+
+class QueueTracker:
+    """The queue positions of our resting buy orders at one venue: book updates in, fills out.
+
+    Drive it with every update of the venue's feed, in order: ``on_trade`` for a
+    displayed trade (before the row's book), then ``on_book`` with the book the row
+    shows; ``apply_row`` does both for a ``MarketData`` row. Each returns the fills
+    that update caused. ``add`` places an order, ``cancel`` pulls one. The tracker
+    schedules nothing and holds no clock: it is a pure function of the updates.
+
+    Parameters
+    ----------
+    model : QueueModel
+        How cancellations at our price split between ahead and behind.
+    vanish_fills : bool
+        Also fill in full when the best bid falls from at or above our price to below
+        it while nothing is displayed at our price (the level vanished), even with no
+        trade seen. Off by default: on the ARL ground truth most vanishing levels were
+        cancelled, and leave our order alone at the head of the queue. Turn it on
+        for feeds that lose trade rows (e.g. after a one-row-per-timestamp filter).
+    """
+
+    def __init__(self, model: QueueModel, *, vanish_fills: bool = False):
+        if not isinstance(model, QueueModel):
+            raise TypeError(f"not a QueueModel: {model!r}")
+        self.model = model
+        self.vanish_fills = bool(vanish_fills)
+        self._n = 0
+        self._slots = {name: np.zeros(0, dtype=np.int64) for name in _SLOT_FIELDS}
+        self._alive = np.zeros(0, dtype=bool)
+        self._live: np.ndarray | None = np.zeros(0, dtype=np.int64)
+        self._orders: dict[int, slice] = {}
+        self._keys: list[int] = []
+        self._best_bid = 0
+
+    # -- orders -----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._orders
+
+    def add(self, key: int, price: int, qty: np.ndarray | int, displayed: int) -> None:
+        """Rest buy order ``key`` at ``price`` behind the ``displayed`` shares shown there now.
+
+        ``qty`` is the size per lane (an int for a single lane). Place only orders
+        that do not cross: one with ``price`` at or above the best ask fills in full
+        at the next ``on_book``.
+        """
+        if key in self._orders:
+            raise ValueError(f"order {key} already rests here")
+        qty = np.atleast_1d(np.asarray(qty, dtype=np.int64))
+        if qty.ndim != 1 or (qty < 0).any():
+            raise ValueError(f"qty must be non-negative shares per lane, got {qty!r}")
+        if price <= 0 or displayed < 0:
+            raise ValueError(f"bad price {price} or displayed size {displayed}")
+        lanes = qty.shape[0]
+        self._reserve(self._n + lanes)
+        at = slice(self._n, self._n + lanes)
+        s = self._slots
+        s["price"][at] = price
+        s["qty"][at] = qty
+        s["filled"][at] = 0
+        s["ahead"][at] = displayed
+        s["entry_ahead"][at] = displayed
+        s["shown"][at] = displayed
+        s["credit"][at] = 0
+        s["credit_ts"][at] = 0
+        s["order_ix"][at] = len(self._keys)
+        self._alive[at] = qty > 0
+        self._keys.append(key)
+        self._orders[key] = at
+        self._n += lanes
+        self._live = None
+
+    def cancel(self, key: int) -> np.ndarray:
+        """Pull order ``key``; return what it had left per lane."""
+        at = self._orders.pop(key)
+        left = self._slots["qty"][at] - self._slots["filled"][at]
+        self._alive[at] = False
+        self._live = None
+        self._compact()
+        return left
+
+    def position(self, key: int) -> QueuePosition:
+        """Return where order ``key`` stands now."""
+        at = self._orders[key]
+        s = self._slots
+        return QueuePosition(
+            key=key,
+            price=int(s["price"][at.start]),
+            qty=s["qty"][at].copy(),
+            filled=s["filled"][at].copy(),
+            ahead=s["ahead"][at].copy(),
+            entry_ahead=s["entry_ahead"][at].copy(),
+        )
+
+    # -- feed updates ------------------------------------------------------------
+
+    def on_trade(self, ts_event: int, price: int, size: int) -> list[QueueFill]:
+        """Apply a displayed trade of ``size`` shares at ``price`` (not side ``N``).
+
+        Orders at ``price`` move forward by the trade and fill with what is left of
+        it; orders above ``price`` were traded through and fill in full.
+        """
+        live = self._live_slots()
+        if live.size == 0 or size <= 0:
+            return []
+        s = self._slots
+        px = s["price"][live]
+        fill = np.zeros(live.size, dtype=np.int64)
+        below = px > price
+        fill[below] = s["qty"][live[below]] - s["filled"][live[below]]
+        at = live[px == price]
+        if at.size:
+            ahead = s["ahead"][at]
+            used = np.minimum(ahead, size)
+            s["ahead"][at] = ahead - used
+            fill[px == price] = np.minimum(size - used, s["qty"][at] - s["filled"][at])
+            s["credit"][at] += size
+            s["credit_ts"][at] = ts_event
+        return self._fill(ts_event, live, fill)
+
+    def on_book(
+        self, ts_event: int, bid_px: np.ndarray, bid_sz: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray
+    ) -> list[QueueFill]:
+        """Apply the venue's displayed book after an update (levels best first, empty = price 0, size 0)."""
+        bid_px = np.asarray(bid_px, dtype=np.int64)
+        bid_sz = np.asarray(bid_sz, dtype=np.int64)
+        best_bid = int(bid_px[0]) if bid_sz.size and bid_sz[0] > 0 else 0
+        prev_best_bid, self._best_bid = self._best_bid, best_bid
+        live = self._live_slots()
+        if live.size == 0:
+            return []
+        s = self._slots
+        px = s["price"][live]
+        best_ask = int(ask_px[0]) if len(ask_sz) and ask_sz[0] > 0 else 0
+        crossed = (px >= best_ask) if best_ask > 0 else np.zeros(live.size, dtype=bool)
+
+        hit = (bid_px[None, :] == px[:, None]) & (bid_sz[None, :] > 0)
+        shown = (hit * bid_sz[None, :]).sum(axis=1)
+        # Below the deepest level of a full book the size is unknown, not zero.
+        visible = (bid_sz[-1] == 0) | (px >= bid_px[-1]) if bid_sz.size else np.ones(live.size, dtype=bool)
+        last = s["shown"][live]
+        credit = s["credit"][live]
+        ahead = s["ahead"][live]
+        fall = np.where(visible, np.maximum(last - shown, 0), 0)
+        traded = np.minimum(fall, credit)
+        cancelled = fall - traded
+        pick = cancelled > 0
+        if pick.any():
+            a = ahead[pick]
+            c = cancelled[pick]
+            behind = np.maximum(last[pick] - traded[pick] - a, 0)
+            share = np.asarray(self.model.cancel_ahead(a, behind, c), dtype=np.int64)
+            share = np.clip(share, np.maximum(c - behind, 0), np.minimum(c, a))
+            ahead[pick] = a - share
+        shown = np.where(visible, shown, last)
+        s["ahead"][live] = np.minimum(ahead, shown)
+        s["shown"][live] = shown
+        credit = credit - traded
+        s["credit"][live] = np.where(ts_event > s["credit_ts"][live], 0, credit)
+
+        done = crossed
+        if self.vanish_fills:
+            done = done | (visible & (shown == 0) & (best_bid < px) & (prev_best_bid >= px))
+        fill = np.where(done, s["qty"][live] - s["filled"][live], 0)
+        return self._fill(ts_event, live, fill)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _live_slots(self) -> np.ndarray:
+        if self._live is None:
+            self._live = np.flatnonzero(self._alive[: self._n])
+        return self._live
+
+    def _fill(self, ts_event: int, live: np.ndarray, fill: np.ndarray) -> list[QueueFill]:
+        if not fill.any():
+            return []
+        s = self._slots
+        slots = live[fill > 0]
+        s["filled"][slots] += fill[fill > 0]
+        self._alive[slots] = s["filled"][slots] < s["qty"][slots]
+        self._live = None
+        out = []
+        for ix in np.unique(s["order_ix"][slots]):
+            key = self._keys[ix]
+            at = self._orders[key]
+            qty = np.zeros(at.stop - at.start, dtype=np.int64)
+            mine = slots[s["order_ix"][slots] == ix]
+            qty[mine - at.start] = fill[np.isin(live, mine)]
+            complete = not self._alive[at].any()
+            if complete:
+                del self._orders[key]
+            out.append(
+                QueueFill(
+                    key=key, ts_event=ts_event, price=int(s["price"][at.start]), qty=qty, complete=complete
+                )
+            )
+        self._compact()
+        return out
+
+    def _reserve(self, size: int) -> None:
+        cap = self._alive.shape[0]
+        if size <= cap:
+            return
+        cap = max(size, 2 * cap, 16)
+        for name, arr in self._slots.items():
+            grown = np.zeros(cap, dtype=np.int64)
+            grown[: self._n] = arr[: self._n]
+            self._slots[name] = grown
+        alive = np.zeros(cap, dtype=bool)
+        alive[: self._n] = self._alive[: self._n]
+        self._alive = alive
+
+    def _compact(self) -> None:
+        # Slots of finished orders stay until they outnumber live ones by a margin.
+        kept = sum(at.stop - at.start for at in self._orders.values())
+        if self._n - kept < max(1024, kept):
+            return
+        order = sorted(self._orders.items(), key=lambda item: item[1].start)
+        index = (
+            np.concatenate([np.arange(at.start, at.stop) for _, at in order]) if order else np.zeros(0, int)
+        )
+        for name, arr in self._slots.items():
+            self._slots[name][: index.size] = arr[index]
+        self._alive[: index.size] = self._alive[index]
+        self._alive[index.size :] = False
+        self._keys = [key for key, _ in order]
+        self._orders = {}
+        start = 0
+        for ix, (key, at) in enumerate(order):
+            lanes = at.stop - at.start
+            self._orders[key] = slice(start, start + lanes)
+            self._slots["order_ix"][start : start + lanes] = ix
+            start += lanes
+        self._n = index.size
+        self._live = None
+
+
+def apply_row(tracker: QueueTracker, md: MarketData, row: int) -> list[QueueFill]:
+    """Feed row ``row`` of ``md`` (one update of the tracker's venue) to ``tracker``.
+
+    A trade row (action ``T``, side not ``N``) is applied as a trade first; then the
+    row's book is applied. Return the fills, in that order.
+    """
+    ts = int(md.ts_event[row])
+    fills: list[QueueFill] = []
+    if md.action[row] == _TRADE and md.side[row] != _NO_SIDE:
+        fills += tracker.on_trade(ts, int(md.price[row]), int(md.size[row]))
+    fills += tracker.on_book(ts, md.bid_px[row], md.bid_sz[row], md.ask_px[row], md.ask_sz[row])
+    return fills

@@ -1,0 +1,72 @@
+"""What a strategy took from a venue's displayed asks, until the feed shows it gone.
+
+The feed is the market without us: after we buy ``x`` of the ``D`` shares shown at a
+price, the next snapshot still shows the market's own size ``D'``, unaware of our
+trade. Had we really traded, the level would hold ``D' - x`` (others' trades and
+cancels act on what we left). So the size offered to us is ``D' - taken``, and
+``taken`` is cut to ``D'`` whenever the displayed size falls below it: once the
+level empties, or shrinks below what we took, the market has consumed our share of
+it and anything shown above ``taken`` is new (replenished) liquidity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class TakenLiquidity:
+    """Per price, the shares one strategy (each of its lanes) has taken and not seen replenished."""
+
+    __slots__ = ("lanes", "by_px")
+
+    def __init__(self, lanes: int):
+        self.lanes = lanes
+        self.by_px: dict[int, np.ndarray] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.by_px)
+
+    def at(self, px: int) -> np.ndarray | None:
+        """Return the taken shares per lane at ``px``, or ``None`` where nothing was taken."""
+        return self.by_px.get(px)
+
+    def add(self, px: int, qty: np.ndarray) -> None:
+        """Record that each lane took ``qty[lane]`` more shares at ``px``."""
+        held = self.by_px.get(px)
+        if held is None:
+            self.by_px[px] = qty.copy()
+        else:
+            held += qty
+
+    def on_book(self, ask_px: np.ndarray, ask_sz: np.ndarray) -> None:
+        """Cut what was taken to what the new displayed asks still show.
+
+        A price between the best and the deepest visible ask that is not shown is
+        empty, and so is one below the best; a price beyond the visible depth is
+        unknown and keeps what was taken.
+        """
+        if not self.by_px:
+            return
+        visible = {int(p): int(s) for p, s in zip(ask_px, ask_sz, strict=True) if s > 0}
+        if not visible:
+            self.by_px.clear()
+            return
+        deepest = max(visible)
+        for px in list(self.by_px):
+            if px in visible:
+                held = self.by_px[px]
+                np.minimum(held, visible[px], out=held)
+                if not held.any():
+                    del self.by_px[px]
+            elif px <= deepest:
+                del self.by_px[px]
+
+    def available(self, ask_px: np.ndarray, ask_sz: np.ndarray) -> np.ndarray:
+        """Return the ask sizes offered to each lane, shape ``[lanes, levels]``."""
+        out = np.broadcast_to(ask_sz, (self.lanes, ask_sz.shape[0])).copy()
+        for level, px in enumerate(ask_px):
+            held = self.by_px.get(int(px))
+            if held is not None and ask_sz[level] > 0:
+                out[:, level] -= held
+        np.maximum(out, 0, out=out)
+        return out
