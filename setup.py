@@ -1,21 +1,13 @@
 """Packaging for sor, a smart order router lab."""
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 setup(
     name="sor",
     version="0.1.0",
     description="Event-driven simulator for smart order routing across fragmented venues",
     python_requires=">=3.10",
-    packages=[
-        "sim",
-        "sim.commands",
-        "venues",
-        "strategies",
-        "feeds",
-        "feeds.kafka",
-        "benchmarks",
-    ],
+    packages=find_packages(include=["sim", "sim.*", "venues", "venues.*", "strategies", "strategies.*", "feeds", "feeds.*", "benchmarks", "benchmarks.*"]),
     install_requires=[
         "simpy>=4.1",
         "numpy>=1.24",

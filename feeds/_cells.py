@@ -15,7 +15,6 @@ import os
 from typing import NamedTuple
 
 import numpy as np
-
 from numpy.lib.stride_tricks import as_strided
 
 from feeds.errors import FeedError
@@ -35,8 +34,9 @@ class Cells:
     """The cells of a CSV body: a byte buffer and where each cell ends in it.
 
     ``ends`` holds, row after row, the position of the separator that closes
-    each cell; the next cell starts one byte later (the very first at ``first``). Every cell is thus followed
-    in ``buffer`` by a byte that is not part of it.
+    each cell; the next cell starts one byte later (the very first one at
+    ``first``). Every cell is thus followed in ``buffer`` by a byte that is not
+    part of it.
     """
 
     def __init__(self, buffer: np.ndarray, ends: np.ndarray, n_cols: int, first: int = 0) -> None:

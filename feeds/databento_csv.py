@@ -66,7 +66,6 @@ UNDEF_PRICE = 2**63 - 1
 FIXED_POINT_THRESHOLD = 1_000_000
 
 
-
 def read_csv(path: str | os.PathLike, start_ns: int | None = None, end_ns: int | None = None) -> MarketData:
     """Read a Databento MBP-1 or MBP-10 CSV file.
 

@@ -26,12 +26,20 @@ _CHUNK = 1 << 20
 INSTALL_HINT = "pip install 'sor[dbn]'"
 
 
-def _decoder_module():
+class MissingDependency(FeedError, ImportError):
+    """The optional ``databento-dbn`` package is not installed.
+
+    Both a ``FeedError`` (so command-line tools print it as one line) and an
+    ``ImportError`` (which is what it is).
+    """
+
+
+def _decoder_module(source: str):
     try:
         import databento_dbn
     except ImportError:
-        raise ImportError(
-            f"reading .dbn files needs the optional package databento-dbn: {INSTALL_HINT}"
+        raise MissingDependency(
+            source, f"reading .dbn files needs the optional package databento-dbn: {INSTALL_HINT}"
         ) from None
     return databento_dbn
 
@@ -54,14 +62,15 @@ def read_dbn(path: str | os.PathLike, start_ns: int | None = None, end_ns: int |
 
     Raises
     ------
-    ImportError
-        When ``databento-dbn`` is not installed (the message says how to install it).
+    MissingDependency
+        When ``databento-dbn`` is not installed (the message says how to install
+        it); it is both a ``FeedError`` and an ``ImportError``.
     FeedError
         When the file is missing, cannot be decoded, holds no MBP records or
         breaks a rule of ``feeds.snapshot_rule``.
     """
-    dbn = _decoder_module()
     source = str(path)
+    dbn = _decoder_module(source)
     records, symbols = _decode(dbn, path, source)
     mbp_types = (dbn.MBP1Msg, dbn.MBP10Msg)
     rows = [r for r in records if isinstance(r, mbp_types)]

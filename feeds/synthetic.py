@@ -66,9 +66,11 @@ _SECONDS_PER_DAY = 6.5 * 3600
 _FINE = 100  # efficient-price grid steps per tick
 _DEPTH_MIN, _DEPTH_MAX = LEVELS, LEVELS + 2
 _KAPPA = 2.0  # how sharply flow leans toward the efficient price, per tick of gap
-_P_IMPROVE = 0.8  # chance an event at a wide venue is an order inside the spread
+_P_IMPROVE = 0.9  # chance an event at a wide venue is an order inside the spread
 _P_ADD = 0.52  # share of adds among the remaining add/cancel events
 _P_AT_BEST = 0.4  # chance an add or cancel goes to the best level
+_PRESSURE = 2.0  # extra trading per tick the efficient price sits beyond the national quotes
+_MAX_TRADE = 0.4  # cap on the chance an event is a trade
 _FADE_GAP = 0.5  # ticks between efficient price and mid beyond which the stale best quote fades
 
 
@@ -221,11 +223,15 @@ def generate(config: SynthConfig | None = None) -> MarketData:
     )
 
 
-def _initial_books(rng: np.random.Generator, k: int, mid_ticks: int, odd_share: float) -> list[list[list[int]]]:
+def _initial_books(
+    rng: np.random.Generator, k: int, mid_ticks: int, odd_share: float
+) -> list[list[list[int]]]:
     books = []
     for _ in range(k):
         best_bid = mid_ticks - 1
-        sizes = (100 * rng.integers(1, 7, size=2 * _DEPTH_MIN) + _lots(rng, 2 * _DEPTH_MIN, odd_share)).tolist()
+        sizes = (
+            100 * rng.integers(1, 7, size=2 * _DEPTH_MIN) + _lots(rng, 2 * _DEPTH_MIN, odd_share)
+        ).tolist()
         books.append(
             [
                 [best_bid - j for j in range(_DEPTH_MIN)],
@@ -275,64 +281,68 @@ def _run(
         bp, bs, ap, az = books[v]
         u_kind, u_side, u_trade, u_add = uniforms[i]
         best_bid, best_ask = bp[0], ap[0]
+        national_bid, national_ask = max(best_bids), min(best_asks)
         gap = efficient[i] - 0.5 * (best_bid + best_ask)
-        up = 1.0 / (1.0 + exp(-_KAPPA * gap))
         lot = lots[i]
-        kind = 0
-        if best_ask - best_bid >= 2 and u_kind < _P_IMPROVE:
+        improve = best_ask - best_bid >= 2 and u_kind < _P_IMPROVE
+        bid_ok = improve and best_bid + 1 < national_ask
+        ask_ok = improve and best_ask - 1 > national_bid
+        if bid_ok and (u_side < 1.0 / (1.0 + exp(-_KAPPA * gap)) or not ask_ok):
             # A limit order inside a wide spread, preferably from the side the efficient
             # price favours, never locking another venue's quote.
-            bid_ok = best_bid + 1 < min(best_asks)
-            ask_ok = best_ask - 1 > max(best_bids)
-            if bid_ok and (u_side < up or not ask_ok):
-                bp.insert(0, best_bid + 1)
-                bs.insert(0, lot)
-                action[i], side[i], price[i], size[i] = _A, _B, best_bid + 1, lot
-                kind = 1
-            elif ask_ok:
-                ap.insert(0, best_ask - 1)
-                az.insert(0, lot)
-                action[i], side[i], price[i], size[i] = _A, _A, best_ask - 1, lot
-                kind = 1
-        if kind:
-            pass
-        elif u_trade < min(0.7, trade_share * (1.0 + 4.0 * max(0.0, abs(gap) - 0.5))):
-            if u_side < up:  # a buyer lifts the national best ask
-                national = min(best_asks)
-                if best_ask != national:
-                    v = best_asks.index(national)
-                    bp, bs, ap, az = books[v]
-                qty = min(lot, az[0])
-                action[i], side[i], price[i], size[i] = _T, _B, national, qty
-                az[0] -= qty
-                if az[0] == 0:
-                    del ap[0], az[0]
-            else:  # a seller hits the national best bid
-                national = max(best_bids)
-                if best_bid != national:
-                    v = best_bids.index(national)
-                    bp, bs, ap, az = books[v]
-                qty = min(lot, bs[0])
-                action[i], side[i], price[i], size[i] = _T, _A, national, qty
-                bs[0] -= qty
-                if bs[0] == 0:
-                    del bp[0], bs[0]
-            venue_out[i] = v
+            bp.insert(0, best_bid + 1)
+            bs.insert(0, lot)
+            action[i], side[i], price[i], size[i] = _A, _B, best_bid + 1, lot
+        elif ask_ok:
+            ap.insert(0, best_ask - 1)
+            az.insert(0, lot)
+            action[i], side[i], price[i], size[i] = _A, _A, best_ask - 1, lot
         else:
-            level = 0 if u_kind < _P_AT_BEST else depths[i]
-            if u_add < _P_ADD:
+            national_gap = efficient[i] - 0.5 * (national_bid + national_ask)
+            if u_trade < min(_MAX_TRADE, trade_share * (1.0 + _PRESSURE * max(0.0, abs(national_gap) - 0.5))):
+                if u_side < 1.0 / (1.0 + exp(-_KAPPA * national_gap)):
+                    # A buyer lifts the national best ask.
+                    if best_ask != national_ask:
+                        v = best_asks.index(national_ask)
+                        bp, bs, ap, az = books[v]
+                    qty = min(lot, az[0])
+                    action[i], side[i], price[i], size[i] = _T, _B, national_ask, qty
+                    az[0] -= qty
+                    if az[0] == 0:
+                        del ap[0], az[0]
+                else:
+                    # A seller hits the national best bid.
+                    if best_bid != national_bid:
+                        v = best_bids.index(national_bid)
+                        bp, bs, ap, az = books[v]
+                    qty = min(lot, bs[0])
+                    action[i], side[i], price[i], size[i] = _T, _A, national_bid, qty
+                    bs[0] -= qty
+                    if bs[0] == 0:
+                        del bp[0], bs[0]
+                venue_out[i] = v
+            elif u_add < _P_ADD:
+                level = 0 if u_kind < _P_AT_BEST else depths[i]
                 if u_side < 0.5:
+                    if level == 0 and best_bid < national_bid:
+                        # A venue behind the national best bid gets orders joining it.
+                        bp.insert(0, national_bid)
+                        bs.insert(0, 0)
                     level = min(level, len(bp) - 1)
                     bs[level] += lot
                     action[i], side[i], price[i] = _A, _B, bp[level]
                 else:
+                    if level == 0 and best_ask > national_ask:
+                        ap.insert(0, national_ask)
+                        az.insert(0, 0)
                     level = min(level, len(ap) - 1)
                     az[level] += lot
                     action[i], side[i], price[i] = _A, _A, ap[level]
                 size[i] = lot
             else:
                 # Stale quotes get cancelled: bids when the efficient price is below the mid.
-                if u_side >= up:
+                level = 0 if u_kind < _P_AT_BEST else depths[i]
+                if u_side >= 1.0 / (1.0 + exp(-_KAPPA * gap)):
                     pxs, szs, code = bp, bs, _B
                 else:
                     pxs, szs, code = ap, az, _A

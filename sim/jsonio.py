@@ -60,7 +60,7 @@ def dumps(value: Any, indent: int = 0) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
-        if _is_flat(value) and len(value) <= 6:
+        if _is_flat(value) and len(value) <= 12:
             return _inline(value)
         items = [f"{pad}{_scalar(str(k))}: {dumps(v, indent + 1)}" for k, v in value.items()]
         return "{\n" + ",\n".join(items) + "\n" + end + "}"

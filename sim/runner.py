@@ -12,7 +12,7 @@ from feeds.timeparse import format_ns
 from sim import __version__
 from sim.engine import Engine, RunOutcome, StrategySlot
 from sim.results import choose_best, compare, lane_summary, market_series
-from sim.scenario import Scenario, ScenarioError
+from sim.scenario import Scenario, ScenarioError, dollars_to_units
 from strategies import registry
 from strategies.base import ParameterError
 from venues.config import VenueConfig
@@ -32,7 +32,12 @@ def venue_configs(scenario: Scenario, md: MarketData) -> list[VenueConfig]:
         from feeds.synthetic import default_venue_settings
 
         for row in default_venue_settings(len(md.venues)):
-            source_defaults[int(row["venue_id"])] = row
+            source_defaults[int(row["venue"])] = {
+                "fee": dollars_to_units("synthetic venue fee", row["fee_per_share"]),
+                "rebate": dollars_to_units("synthetic venue rebate", row["rebate_per_share"]),
+                "latency_ns": int(row["latency_ns"]),
+                "name": row["name"],
+            }
     fallback = scenario.venues.get("default")
     configs = []
     for v in md.venues:
@@ -147,7 +152,13 @@ def run_scenario(
         resting_factory=_resting_factory(),
     )
     outcome = engine.run()
-    return build_result(scenario, md, configs, the_plan, outcome, start_ns, end_ns)
+    result = build_result(scenario, md, configs, the_plan, outcome, start_ns, end_ns)
+    # Walk-forward (sim/walk_forward.py): extra runs on sub-windows, each without [walk_forward].
+    if scenario.walk_forward is not None:
+        from sim.walk_forward import run_walk_forward
+
+        result["walk_forward"] = run_walk_forward(scenario, md)
+    return result
 
 
 def _resting_factory():

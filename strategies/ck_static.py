@@ -124,13 +124,22 @@ def allocate(
             raise ValueError(f"{name} must be finite, got {value!r}")
     if len(ask_px) != len(ask_sz) or len(ask_px) != len(fee) or len(ask_px) != len(rebate):
         raise ValueError("ask_px, ask_sz, fee and rebate must have one entry per venue")
-    split, feasible = allocate_lanes(
-        np.array([remaining], dtype=np.int64),
-        np.asarray(ask_px, dtype=np.int64),
-        np.asarray(ask_sz, dtype=np.int64).reshape(1, -1),
-        np.asarray(fee, dtype=np.int64),
-    )
-    return split[0] if feasible[0] else None
+    # The greedy of ``allocate_lanes`` for one lane in plain ints: a single decision is a
+    # handful of venues, where building numpy arrays would cost more than the arithmetic.
+    need = int(remaining)
+    lots = [max(int(size) // LOT, 0) for size in ask_sz]
+    if need < 0 or need % LOT or sum(lots) < need // LOT:
+        return None
+    cost = [int(px) + int(f) for px, f in zip(ask_px, fee, strict=True)]
+    split = [0] * len(cost)
+    left = need // LOT
+    for v in sorted(range(len(cost)), key=lambda v: (cost[v], -v)):
+        if not left:
+            break
+        take = min(left, lots[v])
+        split[v] = take * LOT
+        left -= take
+    return np.array(split, dtype=np.int64)
 
 
 class CkStatic(Strategy):

@@ -33,10 +33,23 @@ def kafka_broker() -> str:
 
 
 @pytest.fixture
-def topic(request) -> str:
-    """Return a topic name no other test uses."""
+def topic(request):
+    """Yield a topic name no other test uses; delete the topic afterwards if it was made."""
     name = request.node.name.replace("[", "-").replace("]", "").replace("_", "-")[:60]
-    return f"t-{name}-{uuid.uuid4().hex[:8]}"
+    name = f"t-{name}-{uuid.uuid4().hex[:8]}"
+    yield name
+    if broker_answers(BOOTSTRAP, timeout_s=1.0):
+        from kafka import KafkaAdminClient
+        from kafka.errors import KafkaError
+
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+            try:
+                admin.delete_topics([name])
+            finally:
+                admin.close()
+        except KafkaError:
+            pass  # never made, or already gone: nothing to tidy
 
 
 def free_port() -> int:
@@ -100,3 +113,66 @@ def assert_same_market(got: MarketData, want: MarketData) -> None:
         want.rows_read,
         want.dropped,
     )
+
+
+class RawRun:
+    """Writes a run message by message, in the order a test needs (gaps, copies, garbage, interleaving).
+
+    Messages go through one producer and are flushed on ``flush``, so within a
+    partition they land in the order written.
+    """
+
+    def __init__(self, bootstrap: str, topic: str, partitions: int = 2):
+        from kafka import KafkaAdminClient, KafkaProducer
+
+        from feeds.kafka.client import ensure_topic
+
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            self.partitions, _ = ensure_topic(admin, topic, partitions, topic)
+        finally:
+            admin.close()
+        self.topic = topic
+        self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+
+    def send(self, value: bytes, partition: int | None = None, key: bytes | None = None) -> None:
+        self.producer.send(self.topic, value, partition=partition, key=key)
+
+    def start(self, md: MarketData, run: str, created_ns: int) -> None:
+        from feeds.kafka import schema
+
+        for p in range(self.partitions):
+            marker = schema.StartMarker(
+                run, p, self.partitions, len(md), md.levels, md.source, md.symbol, created_ns
+            )
+            self.send(schema.encode_start(marker), partition=p)
+
+    def rows(self, md: MarketData, run: str, rows) -> None:
+        from feeds.kafka import schema
+
+        encoder = schema.RowEncoder(md, run)
+        for i in rows:
+            self.send(encoder.encode([i]), key=str(int(md.venue[i])).encode())
+
+    def end(self, md: MarketData, run: str, count: int | None = None) -> None:
+        from feeds.kafka import schema
+
+        for p in range(self.partitions):
+            marker = schema.EndMarker(
+                run,
+                p,
+                self.partitions,
+                len(md) if count is None else count,
+                md.levels,
+                md.source,
+                md.symbol,
+                md.rows_read,
+                dict(md.dropped),
+            )
+            self.send(schema.encode_end(marker), partition=p)
+
+    def flush(self) -> None:
+        self.producer.flush(timeout=30)
+
+    def close(self) -> None:
+        self.producer.close(timeout=5)

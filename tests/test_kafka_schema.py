@@ -109,7 +109,13 @@ def test_run_ids_are_checked():
 
 def test_kafka_spec_parses_address_topic_and_options():
     spec = parse_spec("kafka://10.0.0.5:19092/prices?run=abc&wait=2.5&idle=7")
-    assert (spec.bootstrap, spec.topic, spec.run, spec.wait_s, spec.idle_s) == ("10.0.0.5:19092", "prices", "abc", 2.5, 7)
+    assert (spec.bootstrap, spec.topic, spec.run, spec.wait_s, spec.idle_s) == (
+        "10.0.0.5:19092",
+        "prices",
+        "abc",
+        2.5,
+        7,
+    )
     assert str(spec) == "kafka://10.0.0.5:19092/prices?run=abc"
     assert parse_spec("kafka://127.0.0.1:9092").topic == "mock_l1_stream"
 

@@ -50,7 +50,12 @@ def _default_state() -> Path:
 
 @attrs.frozen(kw_only=True)
 class BrokerConfig:
-    """Where and how the local broker runs: version, jar cache, state folder, ports, heap."""
+    """Where and how the local broker runs: version, jar cache, state folder, ports, heap.
+
+    Defaults come from the environment: ``SOR_KAFKA_VERSION``, ``SOR_KAFKA_HOME``,
+    ``SOR_STATE_DIR``, ``SOR_KAFKA_PORT`` (9092; the controller takes the next port,
+    or ``SOR_KAFKA_CONTROLLER_PORT``) and ``SOR_KAFKA_HEAP_OPTS``.
+    """
 
     version: str = attrs.field(factory=lambda: os.environ.get("SOR_KAFKA_VERSION", KAFKA_VERSION))
     home: Path = attrs.field(
@@ -58,8 +63,13 @@ class BrokerConfig:
     )
     state: Path = attrs.field(factory=_default_state, converter=Path)
     host: str = "127.0.0.1"
-    port: int = 9092
-    controller_port: int = 9093
+    port: int = attrs.field(factory=lambda: int(os.environ.get("SOR_KAFKA_PORT", "9092")), converter=int)
+    controller_port: int = attrs.field(
+        default=attrs.Factory(
+            lambda self: int(os.environ.get("SOR_KAFKA_CONTROLLER_PORT", self.port + 1)), takes_self=True
+        ),
+        converter=int,
+    )
     heap_opts: str = attrs.field(factory=lambda: os.environ.get("SOR_KAFKA_HEAP_OPTS", HEAP_OPTS))
 
     @property

@@ -164,6 +164,15 @@ def ensure_topic(admin: Any, topic: str, partitions: int, where: str) -> tuple[i
     return found, True
 
 
+def native_crc() -> bool:
+    """Return True when the C ``crc32c`` module is there (kafka-python's CRC is pure Python without it)."""
+    try:
+        import crc32c  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def list_topics(bootstrap: str, timeout_s: float = 5.0) -> dict[str, int]:
     """Return ``{topic: partition count}`` for the user topics at ``bootstrap``."""
     from kafka import KafkaAdminClient

@@ -31,7 +31,7 @@ import numpy as np
 
 from feeds.errors import FeedError
 from feeds.kafka import schema
-from feeds.kafka.client import CONNECT_TIMEOUT_S, DEFAULT_TOPIC, StreamError, open_client
+from feeds.kafka.client import CONNECT_TIMEOUT_S, DEFAULT_TOPIC, StreamError, broker_answers, open_client
 from feeds.market import BookSnapshot, MarketData
 from feeds.timeparse import parse_window_bound
 
@@ -342,11 +342,17 @@ class _Follower:
         idle_s = self.reader.spec.idle_s
         if not self._finished() and time.monotonic() - self.last_progress > idle_s:
             got = self.next_seq + len(self.buffer) if self.live else sum(map(len, self.chunks))
+            bootstrap = self.reader.spec.bootstrap
+            cause = (
+                "is the producer running?"
+                if broker_answers(bootstrap)
+                else f"the broker at {bootstrap} is down"
+            )
             raise StreamError(
                 self.reader.where,
                 f"run {self.run.run}: no end-of-stream marker after {idle_s:g} s of silence "
                 f"({got} of {self.run.count} snapshots received, "
-                f"{len(self.done)}/{self.run.partitions} partitions ended; is the producer running?)",
+                f"{len(self.done)}/{self.run.partitions} partitions ended; {cause})",
             )
 
     def end_marker(self) -> schema.EndMarker:

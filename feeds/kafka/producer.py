@@ -20,6 +20,7 @@ from feeds.kafka.client import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_TOPIC,
     StreamError,
+    broker_answers,
     ensure_topic,
     open_client,
 )
@@ -89,7 +90,7 @@ def publish(
     partitions: int = 3,
     run: str | None = None,
     connect_timeout_s: float = CONNECT_TIMEOUT_S,
-    delivery_timeout_s: float = 120.0,
+    delivery_timeout_s: float = 60.0,
     batch_max: int = BATCH_MAX,
     on_progress: Callable[[int], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -180,16 +181,15 @@ def publish(
             sender.send(schema.encode_end(end), partition=p)
         producer.flush(timeout=delivery_timeout_s + 5)
     except KafkaError as exc:
-        raise StreamError(where, f"run {run}: {type(exc).__name__}: {exc}") from None
-    finally:
-        producer.close(timeout=5)
+        _close(producer, 0.0)
+        raise StreamError(where, _incomplete(run, bootstrap, delivery_timeout_s, exc)) from None
+    except BaseException:
+        _close(producer, 0.0)  # interrupted: what is queued is dropped, the run has no end marker
+        raise
+    _close(producer, 5.0)
     seconds = clock() - started
     if sender.failures:
-        raise StreamError(
-            where,
-            f"run {run}: {sender.failures} message(s) not acknowledged within {delivery_timeout_s:g} s "
-            f"({type(sender.first_error).__name__}: {sender.first_error}); the run is incomplete",
-        )
+        raise StreamError(where, _incomplete(run, bootstrap, delivery_timeout_s, sender.first_error))
     return StreamReport(
         run=run,
         topic=topic,
@@ -200,6 +200,27 @@ def publish(
         bytes=sender.bytes,
         seconds=seconds,
     )
+
+
+def _incomplete(run: str, bootstrap: str, delivery_timeout_s: float, exc: BaseException | None) -> str:
+    down = "" if broker_answers(bootstrap) else f"the broker at {bootstrap} is down; "
+    return (
+        f"run {run} is incomplete: {down}messages not acknowledged within {delivery_timeout_s:g} s "
+        f"({type(exc).__name__})"
+    )
+
+
+def _close(producer, timeout_s: float) -> None:
+    from kafka.errors import KafkaError
+
+    try:
+        producer.close(timeout=timeout_s)
+    except KafkaError:
+        # close() flushes first and gives up on undelivered messages by raising;
+        # stop the client's sender thread so nothing retries behind our back.
+        sender = getattr(producer, "_sender", None)
+        if sender is not None:
+            sender.force_close()
 
 
 def _send_rows(
@@ -236,11 +257,13 @@ def _send_rows(
     next_report = 4096
     for i in range(len(ts)):
         if speed is not None:
-            wait = t0 + (ts[i] - ts0) / 1e9 / speed - clock()
-            if wait > 0:
+            due = t0 + (ts[i] - ts0) / 1e9 / speed
+            if due > clock():
                 # Everything due is out before we sleep: batching never delays a paced snapshot.
                 flush_all()
-                sleep(wait)
+                wait = due - clock()
+                if wait > 0:
+                    sleep(wait)
         venue = encoder.venue(i)
         rows = pending.setdefault(venue, [])
         rows.append(i)

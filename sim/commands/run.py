@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,16 @@ def _fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def _money(value: Any) -> str:
+    """Show dollars with thousands separators and at least cents, never rounding away a digit."""
+    if value is None:
+        return "-"
+    d = Decimal(value)
+    if d == d.quantize(Decimal("0.01")):
+        return f"{d:,.2f}"
+    return f"{d:,f}".rstrip("0")
+
+
 def summary_table(result: dict[str, Any]) -> str:
     """Return the per-strategy table a person reads first."""
     labels = list(result["baselines"])
@@ -31,7 +42,7 @@ def summary_table(result: dict[str, Any]) -> str:
     rows = []
     for name, s in result["strategies"].items():
         row = [name, s["kind"], s["filled_shares"], s["catch_up_shares"], s["maker_shares"],
-               _fmt(s["total_cash"]), _fmt(s["avg_fill_px"]), _fmt(s["fees"]), _fmt(s["rebates"])]
+               _money(s["total_cash"]), _money(s["avg_fill_px"]), _money(s["fees"]), _money(s["rebates"])]
         from sim.results import compare
 
         for label in labels:
@@ -102,11 +113,12 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, quiet) -> None
                        f"(on {result['savings_basis'][label]})")
         click.echo(f"wrote {out}")
     if plot_dir:
+        from sim.report import ReportError, write_report
+
         try:
-            from sim.report import write_report
-        except ImportError as exc:
-            raise click.ClickException(f"plots need matplotlib: pip install 'sor[plot]' ({exc})") from None
-        paths = write_report(result, Path(plot_dir))
+            paths = write_report(result, Path(plot_dir), source=str(out))
+        except (ReportError, OSError) as exc:
+            raise click.ClickException(str(exc)) from None
         if not quiet:
             click.echo(f"wrote {len(paths)} report files to {plot_dir}")
 

@@ -1,0 +1,134 @@
+"""What the benchmark runs: parsing, the bare replay, scenario runs, and the Kafka path."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from feeds.databento_csv import read_csv
+from feeds.market import MarketData
+from sim.engine import Engine, StrategySlot
+from sim.runner import run_scenario, venue_configs, window_bounds
+from sim.scenario import Scenario
+from strategies.base import Strategy
+from venues.view import BookView
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SCENARIO = REPO / "scenarios" / "default.toml"
+QUEUE_SCENARIO = REPO / "scenarios" / "ck_queue.toml"
+KAFKA_HOST, KAFKA_PORT = "127.0.0.1", 9092
+KAFKA_TOPIC = "sor_benchmarks"
+
+
+class Idle(Strategy):
+    """A strategy that looks at every book and does nothing: the replay's floor."""
+
+    kind = "idle"
+
+    def on_book(self, view: BookView) -> None:
+        pass
+
+
+def on_data(scenario: Scenario, source: str, *, keep_window: bool = True) -> Scenario:
+    """Return ``scenario`` reading ``source`` (what ``sor run --data`` does); optionally without its window."""
+    data = attrs.evolve(scenario.data, source=source)
+    if not keep_window:
+        data = attrs.evolve(data, start=None, end=None)
+    return attrs.evolve(scenario, data=data)
+
+
+def with_sets(scenario: Scenario, per_axis: int) -> Scenario:
+    """Return ``scenario`` with its sweep grid resampled to ``per_axis`` values on each axis, same ranges."""
+    space = {}
+    for name, values in scenario.sweep.space.items():
+        lo, hi = min(values), max(values)
+        if per_axis == 1:
+            space[name] = [values[len(values) // 2]]
+        else:
+            space[name] = [round(lo + (hi - lo) * i / (per_axis - 1), 6) for i in range(per_axis)]
+    return attrs.evolve(scenario, sweep=attrs.evolve(scenario.sweep, space=space))
+
+
+def parse(path: Path) -> MarketData:
+    """Read a CSV into columns (T_parse)."""
+    return read_csv(path)
+
+
+def replay_idle(scenario: Scenario, md: MarketData) -> None:
+    """Replay ``md`` through the engine with one idle strategy (T_replay)."""
+    start_ns, end_ns = window_bounds(scenario, md)
+    engine = Engine(
+        md,
+        venue_configs(scenario, md),
+        [StrategySlot("idle", Idle, ({},))],
+        target=scenario.quantity,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        seed=scenario.seed,
+    )
+    engine.run()
+
+
+def run(scenario: Scenario, md: MarketData | None = None) -> dict[str, Any]:
+    """Run a scenario end to end (reading its source unless ``md`` is given)."""
+    return run_scenario(scenario, md)
+
+
+def run_cli_argv(scenario_path: Path, data: str, out: Path) -> list[str]:
+    """Return the command line of ``sor run SCENARIO --data DATA`` in a fresh interpreter."""
+    return [
+        sys.executable,
+        "-c",
+        "from sim.cli import main; main()",
+        "run",
+        str(scenario_path),
+        "--data",
+        data,
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+
+
+def broker_up(timeout_s: float = 0.5) -> bool:
+    """Return whether something accepts connections at the local Kafka address."""
+    try:
+        with socket.create_connection((KAFKA_HOST, KAFKA_PORT), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def kafka_publish(md: MarketData) -> dict[str, Any]:
+    """Publish ``md`` at full speed to the benchmark topic; return the producer's report."""
+    from feeds.kafka import producer
+
+    started = time.perf_counter()
+    report = producer.publish(md, topic=KAFKA_TOPIC, bootstrap=f"{KAFKA_HOST}:{KAFKA_PORT}", speed=None)
+    return {
+        "run": report.run,
+        "wall_s": time.perf_counter() - started,
+        "seconds": report.seconds,
+        "snapshots": report.snapshots,
+        "messages": report.messages,
+        "messages_per_s": report.messages_per_s,
+        "snapshots_per_s": report.snapshots_per_s,
+    }
+
+
+def kafka_spec(run_id: str) -> str:
+    """Return the source spec reading back one published run."""
+    return f"kafka://{KAFKA_HOST}:{KAFKA_PORT}/{KAFKA_TOPIC}?run={run_id}"
+
+
+def cli_ok(argv: list[str]) -> None:
+    """Run a command and raise with its error output if it fails."""
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.strip()[-2000:]}")
