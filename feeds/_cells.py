@@ -28,6 +28,9 @@ _NEWLINE, _COMMA = 10, 44
 _BOM = b"\xef\xbb\xbf"
 # Zero bytes after the last cell let a parser read a few positions past it.
 _PAD = 64
+#: Longer cells cannot be a number or a timestamp; parsers refuse them unread, so
+#: one absurd cell cannot make every cell of its column that wide in memory.
+MAX_CELL = 40
 
 
 class Cells:
@@ -62,11 +65,6 @@ class Cells:
         if len(pairs) == 1:
             return pairs[0]
         return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
-
-    def matrix(self, cols: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Return the stacked cells as a zero-padded ``uint8`` matrix and their lengths."""
-        starts, lengths = self.spans(cols)
-        return gather(self.buffer, starts, lengths), lengths
 
     def text(self, starts: np.ndarray, lengths: np.ndarray, i: int) -> str:
         """Return cell ``i`` of a stacked span as text, for messages."""
@@ -189,10 +187,12 @@ class Scan(NamedTuple):
 def scan(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Scan:
     """Read decimal numbers from cells exactly: an optional sign, digits, at most one point.
 
-    ``NaN``, ``inf``, exponents, spaces and digit separators are ``MALFORMED``;
-    more digits than int64 holds is ``OUT_OF_RANGE``.
+    ``NaN``, ``inf``, exponents, spaces, digit separators and cells longer than
+    ``MAX_CELL`` are ``MALFORMED``; more digits than int64 holds is ``OUT_OF_RANGE``.
     """
     n = starts.shape[0]
+    too_long = lengths > MAX_CELL
+    lengths = np.where(too_long, 0, lengths)
     chars = _columns_of(buf, starts, lengths)
     width = chars.shape[0]
     first = chars[0] if width else np.zeros(n, dtype=np.uint8)
@@ -222,13 +222,13 @@ def scan(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Scan:
         np.add(shifted, digit, out=shifted, casting="unsafe")
         np.copyto(value, shifted, where=is_digit)
     status = np.full(n, OK, dtype=np.int8)
-    empty = lengths == 0
-    malformed = ~empty & (stray | (dots > 1) | (digits == 0))
+    empty = (lengths == 0) & ~too_long
+    malformed = too_long | (~empty & (stray | (dots > 1) | (digits == 0)))
     dotted = dots > 0
     decimals = np.where(dotted, lengths - 1 - dot_at, 0)
     # Past 19 digits uint64 wraps; those rare cells are re-read exactly in Python.
-    long = np.flatnonzero(~malformed & (digits > 19))
-    for i in long.tolist():
+    many_digits = np.flatnonzero(~malformed & (digits > 19))
+    for i in many_digits.tolist():
         text = bytes(buf[starts[i] : starts[i] + lengths[i]]).decode("ascii")
         exact = int(text.replace(".", "").lstrip("+-"))
         value[i] = exact if exact <= _INT64_MAX else np.uint64(_INT64_MAX) + np.uint64(1)

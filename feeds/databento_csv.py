@@ -31,7 +31,8 @@ is raised for:
   given twice;
 - a row with the wrong number of fields, or a NUL byte;
 - a malformed cell in a used column: an unparseable number, ``NaN``, ``inf``,
-  an exponent, more than nine decimals, a number beyond int64, an empty
+  an exponent, more than nine decimals, a number beyond int64, a number or
+  timestamp cell longer than 40 characters, an empty
   ``ts_event``/``ts_recv``/``publisher_id``/``size``/``action``/``side``, an
   ``action``/``side`` that is not one ASCII character, or an empty level size
   next to a price. When several cells are bad the earliest row wins, then
@@ -53,7 +54,19 @@ import os
 import numpy as np
 
 from feeds import _cells
-from feeds._cells import EMPTY, OK, OUT_OF_RANGE, Cells, Scan, describe, parse_fixed, scan, to_units
+from feeds._cells import (
+    EMPTY,
+    MAX_CELL,
+    OK,
+    OUT_OF_RANGE,
+    Cells,
+    Scan,
+    describe,
+    gather,
+    parse_fixed,
+    scan,
+    to_units,
+)
 from feeds.errors import FeedError
 from feeds.market import MarketData
 from feeds.snapshot_rule import assemble
@@ -182,12 +195,12 @@ class _Parser:
         return values
 
     def timestamps(self, name: str) -> np.ndarray:
-        m, lengths = self.cells.matrix(self._cols([name]))
-        values, ok = parse_ns_matrix(m, lengths)
+        starts, lengths = self.cells.spans(self._cols([name]))
+        short = np.where(lengths > MAX_CELL, 0, lengths)
+        values, ok = parse_ns_matrix(gather(self.cells.buffer, starts, short), short)
         rest = np.flatnonzero(~ok)
         if rest.size == 0:
             return values
-        starts = self.cells.spans(self._cols([name]))[0]
         sub_starts, sub_lengths = starts[rest], lengths[rest]
         ints, status = parse_fixed(self.cells.buffer, sub_starts, sub_lengths, 0)
         first = self.cells.buffer[sub_starts]
@@ -251,13 +264,15 @@ class _Parser:
     def symbol(self) -> str:
         if "symbol" not in self.columns:
             return ""
-        m, _ = self.cells.matrix(self._cols(["symbol"]))
+        starts, lengths = self.cells.spans(self._cols(["symbol"]))
+        # Distinct by the first MAX_CELL bytes (symbols are short), in order of appearance.
+        m = gather(self.cells.buffer, starts, np.minimum(lengths, MAX_CELL))
         if m.shape[1] == 0:
             return ""
         raw = np.ascontiguousarray(m).view(f"S{m.shape[1]}").ravel()
-        distinct, first = np.unique(raw, return_index=True)
-        ordered = [distinct[k] for k in np.argsort(first)]
-        return ",".join(s.decode("utf-8", "replace") for s in ordered if s)
+        _, first = np.unique(raw, return_index=True)
+        names = (self.cells.text(starts, lengths, int(i)) for i in np.sort(first))
+        return ",".join(name for name in names if name)
 
     def market_data(self, start_ns: int | None, end_ns: int | None) -> MarketData:
         ts_recv = self.timestamps("ts_recv")

@@ -138,7 +138,7 @@ class Engine:
         for k, venue in enumerate(self.venues):
             taken = venue.taken.get(owner)
             if taken:
-                out[:, k, :] = taken.available(view.ask_px[k], view.ask_sz[k])
+                taken.subtract(out[:, k, :], view.ask_px[k], view.ask_sz[k])
         return out
 
     # -- OrderSink: what venues call ---------------------------------------------------

@@ -50,6 +50,10 @@ class Twap(Strategy):
         span = max(self.end_ns - self.start_ns, 0)
         self.buckets = max(1, -(-span // self.bucket_ns))
         self._view: BookView | None = None
+        # The schedule only changes at bucket boundaries: keep the current bucket's
+        # value and the span of instants it holds for, so most book updates cost a compare.
+        self._due = 0
+        self._due_from = self._due_until = 0
 
     def bucket_at(self, ts_ns: int) -> int:
         """Return the bucket holding instant ``ts_ns`` (-1 before the window, the last one after it)."""
@@ -84,8 +88,21 @@ class Twap(Strategy):
     def _trade_now(self) -> None:
         self._trade(self._view)
 
+    def _due_at(self, ts_ns: int) -> int:
+        if not self._due_from <= ts_ns < self._due_until:
+            bucket = self.bucket_at(ts_ns)
+            self._due = self.schedule(bucket)
+            if bucket < 0:
+                self._due_from, self._due_until = -(2**63), self.start_ns
+            elif bucket == self.buckets - 1:
+                self._due_from, self._due_until = self.start_ns + bucket * self.bucket_ns, 2**63
+            else:
+                self._due_from = self.start_ns + bucket * self.bucket_ns
+                self._due_until = self._due_from + self.bucket_ns
+        return self._due
+
     def _trade(self, view: BookView) -> None:
-        need = self.schedule(self.bucket_at(self.now)) - int(self.filled[0]) - int(self.pending[0])
+        need = self._due_at(self.now) - int(self.filled[0]) - int(self.pending[0])
         if need <= 0 or not view.ask_sz[:, 0].any():
             return
         offered = self.available_asks()[0, :, 0]

@@ -337,6 +337,21 @@ def test_malformed_timestamp_names_row_and_field(tmp_path, bad):
     raises_at(write(tmp_path, mbp1([row(), row(ts=bad, recv="1")])), 2, "ts_event")
 
 
+@pytest.mark.parametrize("field", ["ts_event", "bid_px_00", "size"])
+def test_absurdly_long_cell_is_malformed(tmp_path, field):
+    key = {"ts_event": "ts", "bid_px_00": "bid"}.get(field, field)
+    kwargs = {key: "1" * 5000}
+    if field == "ts_event":
+        kwargs["recv"] = "1"
+    err = raises_at(write(tmp_path, mbp1([row(), row(**kwargs)])), 2, field)
+    assert "..." in err.message and len(err.message) < 200
+
+
+def test_long_symbol_is_kept_whole(tmp_path):
+    md = read_csv(write(tmp_path, mbp1([row(symbol="S" * 100)])))
+    assert md.symbol == "S" * 100
+
+
 def test_action_must_be_one_character(tmp_path):
     raises_at(write(tmp_path, mbp1([row(action="AB")])), 1, "action")
 

@@ -47,26 +47,44 @@ class TakenLiquidity:
         """
         if not self.by_px:
             return
-        visible = {int(p): int(s) for p, s in zip(ask_px, ask_sz, strict=True) if s > 0}
+        self.cut(*visible_asks(ask_px, ask_sz))
+
+    def cut(self, visible: dict[int, int], deepest: int) -> None:
+        """Apply ``on_book`` with the asks already read by ``visible_asks`` (shared by every owner)."""
+        by_px = self.by_px
         if not visible:
-            self.by_px.clear()
+            by_px.clear()
             return
-        deepest = max(visible)
-        for px in list(self.by_px):
-            if px in visible:
-                held = self.by_px[px]
-                np.minimum(held, visible[px], out=held)
+        for px in list(by_px):
+            size = visible.get(px)
+            if size is not None:
+                held = by_px[px]
+                np.minimum(held, size, out=held)
                 if not held.any():
-                    del self.by_px[px]
+                    del by_px[px]
             elif px <= deepest:
-                del self.by_px[px]
+                del by_px[px]
 
     def available(self, ask_px: np.ndarray, ask_sz: np.ndarray) -> np.ndarray:
         """Return the ask sizes offered to each lane, shape ``[lanes, levels]``."""
         out = np.broadcast_to(ask_sz, (self.lanes, ask_sz.shape[0])).copy()
-        for level, px in enumerate(ask_px):
-            held = self.by_px.get(int(px))
-            if held is not None and ask_sz[level] > 0:
-                out[:, level] -= held
-        np.maximum(out, 0, out=out)
+        self.subtract(out, ask_px, ask_sz)
         return out
+
+    def subtract(self, out: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray) -> None:
+        """Take what was taken off ``out`` (``[lanes, levels]``, holding ``ask_sz``) and clip it at zero."""
+        if self.by_px:
+            # Walk what was taken (a price or two) rather than every level of the book.
+            prices = ask_px.tolist()
+            sizes = ask_sz.tolist()
+            for px, held in self.by_px.items():
+                for level, shown in enumerate(prices):
+                    if shown == px and sizes[level] > 0:
+                        out[:, level] -= held
+        np.maximum(out, 0, out=out)
+
+
+def visible_asks(ask_px: np.ndarray, ask_sz: np.ndarray) -> tuple[dict[int, int], int]:
+    """Return the shown asks as ``{price: size}`` (levels with size > 0) and the deepest such price."""
+    visible = {p: s for p, s in zip(ask_px.tolist(), ask_sz.tolist(), strict=True) if s > 0}
+    return visible, (max(visible) if visible else 0)

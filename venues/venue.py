@@ -9,7 +9,7 @@ import simpy
 
 from venues.config import VenueConfig
 from venues.orders import ChildOrder, Fill, Liquidity, OrderKind, OrderReport
-from venues.taken import TakenLiquidity
+from venues.taken import TakenLiquidity, visible_asks
 from venues.view import BookView
 
 
@@ -50,10 +50,12 @@ class Venue:
         """Show feed row ``row`` as this venue's book, and age what was taken and what rests."""
         self.view.apply(self.index, row)
         if self.taken:
-            ask_px = self.view.ask_px[self.index]
-            ask_sz = self.view.ask_sz[self.index]
-            for taken in self.taken.values():
-                taken.on_book(ask_px, ask_sz)
+            holding = [taken for taken in self.taken.values() if taken.by_px]
+            if holding:
+                # Read the new asks once for every owner that holds something here.
+                visible, deepest = visible_asks(self.view.ask_px[self.index], self.view.ask_sz[self.index])
+                for taken in holding:
+                    taken.cut(visible, deepest)
         if self.resting is not None:
             self.resting.on_snapshot(row)
 

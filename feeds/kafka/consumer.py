@@ -223,15 +223,17 @@ class _Reader:
     def scan(self) -> None:
         """Read every partition up to its end offset now, noting the runs' markers."""
         ends = self.consumer.end_offsets(self.tps)
-        todo = {tp.partition: ends[tp] for tp in self.tps if ends[tp] > 0}
+        todo = {tp: ends[tp] for tp in self.tps}
         deadline = time.monotonic() + max(self.spec.idle_s, 10.0)
-        while todo:
+        while True:
+            # Positions, not record offsets: a log may end in records we never see.
+            todo = {tp: end for tp, end in todo.items() if self.consumer.position(tp) < end}
+            if not todo:
+                return
             got = False
             for partition, record in self.poll():
                 got = True
                 self.note_marker(partition, record)
-                if partition in todo and record.offset + 1 >= todo[partition]:
-                    del todo[partition]
             if got:
                 deadline = time.monotonic() + max(self.spec.idle_s, 10.0)
             elif time.monotonic() >= deadline:

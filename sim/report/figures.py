@@ -180,7 +180,9 @@ def plot_sweep(result: Mapping[str, Any], path: Path) -> Plotted[series.SweepGri
         fig.text(0.5, 0.015, note, ha="center", va="bottom", fontsize=10, bbox=_NOTE_BOX)
     elif grid.parameters > 1:
         cheapest = dollars(grid.cheapest)
-        caption = f"Cell labels: dollars above the cheapest run (${cheapest}); darker cells cost less."
+        caption = (
+            f"Cell labels: dollars above the cheapest run (${cheapest}), to the cent; darker cells cost less."
+        )
         fig.supxlabel(textwrap.fill(caption, width_chars), fontsize=9, color="#444444")
     return _save(fig, path, grid)
 
@@ -420,7 +422,8 @@ def _cell_label(
     if degenerate or low == high:
         return f"${dollars(value)}", "#222222"
     above = value - cheapest
-    text = "cheapest" if above == 0 else f"+${dollars(above)}"
+    # Rounded to the cent so a label fits its cell; the JSON keeps the exact figure.
+    text = "cheapest" if above == 0 else f"+${above:,.2f}"
     # Light text on the dark (cheap) end of viridis, dark text on the light end.
     return text, "white" if (float(value) - low) / (high - low) < 0.6 else "black"
 
