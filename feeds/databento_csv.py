@@ -112,13 +112,16 @@ def read_csv(path: str | os.PathLike, start_ns: int | None = None, end_ns: int |
 
 
 def _header(data: bytearray, start: int, end: int, source: str) -> tuple[list[str], int]:
-    if not data[start:end].strip():
-        raise FeedError(source, "empty file: no header and no data rows")
     newline = data.find(b"\n", start, end)
+    first_line = data[start : end if newline < 0 else newline]
+    if not first_line.strip():
+        if not data[start:end].strip():
+            raise FeedError(source, "empty file: no header and no data rows")
+        raise FeedError(source, "the first line, the header, is blank")
     if newline < 0:
         raise FeedError(source, "no data rows: the file holds only a header")
     try:
-        line = data[start:newline].decode("utf-8")
+        line = first_line.decode("utf-8")
     except UnicodeDecodeError:
         raise FeedError(source, "the header is not UTF-8 text") from None
     names = next(csv.reader([line])) if '"' in line else line.split(",")

@@ -13,6 +13,7 @@ so ``ts_event`` must not decrease in file order.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -71,29 +72,41 @@ def read_dbn(path: str | os.PathLike, start_ns: int | None = None, end_ns: int |
     """
     source = str(path)
     dbn = _decoder_module(source)
-    records, symbols = _decode(dbn, path, source)
     mbp_types = (dbn.MBP1Msg, dbn.MBP10Msg)
-    rows = [r for r in records if isinstance(r, mbp_types)]
-    if not rows:
+    heads: list[tuple[int, ...]] = []
+    books: list[int] = []
+    kinds: set[type] = set()
+    symbols: list[str] = []
+    # Convert record by record as the decoder yields them; the records themselves are not kept.
+    for r in _records(dbn, path, source):
+        if isinstance(r, mbp_types):
+            kinds.add(type(r))
+            heads.append(
+                (
+                    r.ts_event,
+                    r.ts_recv,
+                    r.publisher_id,
+                    ord(r.action.value),
+                    ord(r.side.value),
+                    r.price,
+                    r.size,
+                )
+            )
+            for lv in r.levels:
+                books += (lv.bid_px, lv.ask_px, lv.bid_sz, lv.ask_sz)
+        elif isinstance(r, dbn.Metadata):
+            symbols = [str(s) for s in r.symbols]
+    if not heads:
         raise FeedError(source, "no MBP-1 or MBP-10 records in the file")
-    kinds = {type(r) for r in rows}
     if len(kinds) > 1:
         raise FeedError(source, "the file mixes MBP-1 and MBP-10 records")
-    levels = len(rows[0].levels)
-    n = len(rows)
-    header = np.empty((n, 7), dtype=np.int64)
-    book = np.empty((n, 4 * levels), dtype=np.int64)
-    for i, r in enumerate(rows):
-        header[i] = (
-            r.ts_event,
-            r.ts_recv,
-            r.publisher_id,
-            ord(r.action.value),
-            ord(r.side.value),
-            r.price,
-            r.size,
-        )
-        book[i] = [v for lv in r.levels for v in (lv.bid_px, lv.ask_px, lv.bid_sz, lv.ask_sz)]
+    n = len(heads)
+    try:
+        header = np.array(heads, dtype=np.int64)
+    except OverflowError:
+        # Databento's UNDEF_TIMESTAMP is uint64 max: no time for a snapshot.
+        raise FeedError(source, "a record has an undefined (uint64 max) timestamp") from None
+    book = np.array(books, dtype=np.int64).reshape(n, -1)
     bid_px, ask_px = book[:, 0::4], book[:, 1::4]
     bid_sz, ask_sz = book[:, 2::4], book[:, 3::4]
     price = np.where(header[:, 5] == UNDEF_PRICE, 0, header[:, 5])
@@ -118,16 +131,15 @@ def read_dbn(path: str | os.PathLike, start_ns: int | None = None, end_ns: int |
     )
 
 
-def _decode(dbn, path: str | os.PathLike, source: str) -> tuple[list, list[str]]:
+def _records(dbn, path: str | os.PathLike, source: str) -> Iterator:
     try:
         with open(path, "rb") as f:
             head = f.read(4)
             compression = dbn.Compression.ZSTD if head == _ZSTD_MAGIC else dbn.Compression.NONE
             decoder = dbn.DBNDecoder(compression=compression)
-            records = []
             chunk = head + f.read(_CHUNK)
             while chunk:
-                records.extend(decoder.write_and_decode(chunk))
+                yield from decoder.write_and_decode(chunk)
                 chunk = f.read(_CHUNK)
             leftover = len(decoder.buffer())
     except FileNotFoundError:
@@ -138,7 +150,3 @@ def _decode(dbn, path: str | os.PathLike, source: str) -> tuple[list, list[str]]
         raise FeedError(source, f"not a readable DBN file: {exc}") from None
     if leftover:
         raise FeedError(source, f"truncated: the last {leftover} bytes are not a whole record")
-    symbols: list[str] = []
-    if records and isinstance(records[0], dbn.Metadata):
-        symbols = [str(s) for s in records[0].symbols]
-    return records, symbols

@@ -2,9 +2,11 @@
 
 The order is fixed and the same for CSV and DBN:
 
-1. ``ts_event`` must not decrease in file order, else ``FeedError`` naming the
-   row (the snapshot rule keeps the *first* message, which is only defined for
-   a file in time order).
+1. A venue's own ``ts_event`` must not decrease in file order, else
+   ``FeedError`` naming the row (the snapshot rule keeps the *first* message,
+   which is only defined for a venue's messages in time order). Across venues
+   the file may interleave out of ``ts_event`` order (Databento sorts by
+   ``ts_recv``); the kept rows are then stably sorted by ``ts_event``.
 2. Rows with a book that cannot be real are dropped and counted, each under the
    first reason that applies: ``nonpositive_price`` (a present level priced
    ``<= 0``), ``size_without_price`` (an empty level with a non-zero size),
@@ -42,15 +44,23 @@ def first_per_instant(ts_event: np.ndarray, venue: np.ndarray) -> np.ndarray:
     return keep
 
 
-def check_time_order(ts_event: np.ndarray, source: str) -> None:
-    """Raise ``FeedError`` at the first row whose ``ts_event`` is earlier than the row before."""
-    back = np.flatnonzero(np.diff(ts_event) < 0)
+def check_time_order(ts_event: np.ndarray, source: str, venue: np.ndarray | None = None) -> None:
+    """Raise ``FeedError`` at the first row whose ``ts_event`` is earlier than its venue's row before.
+
+    Without ``venue`` every row counts as one venue's.
+    """
+    if venue is None:
+        venue = np.zeros_like(ts_event)
+    order = np.argsort(venue, kind="stable")
+    ts_v, v_v = ts_event[order], venue[order]
+    back = np.flatnonzero((np.diff(ts_v) < 0) & (v_v[1:] == v_v[:-1]))
     if back.size:
-        i = int(back[0]) + 1
+        j = int(back[np.argmin(order[back + 1])])
+        i, prev = int(order[j + 1]), int(order[j])
         raise FeedError(
             source,
-            f"ts_event {format_ns(int(ts_event[i]))} is earlier than the previous row's "
-            f"{format_ns(int(ts_event[i - 1]))}; the file must be in ts_event order",
+            f"ts_event {format_ns(int(ts_event[i]))} is earlier than the same venue's previous row's "
+            f"{format_ns(int(ts_event[prev]))}; a venue's messages must be in ts_event order",
             row=i + 1,
             field="ts_event",
         )
@@ -93,7 +103,7 @@ def assemble(
         and the ``dropped`` counts filled.
     """
     rows_read = int(ts_event.shape[0])
-    check_time_order(ts_event, source)
+    check_time_order(ts_event, source, venue)
     bid_px = np.where(bid_present, bid_px, 0)
     ask_px = np.where(ask_present, ask_px, 0)
     reasons = {
@@ -115,6 +125,7 @@ def assemble(
     if duplicates:
         dropped["duplicate_ts_venue"] = duplicates
     rows = kept[first]
+    rows = rows[np.argsort(ts_event[rows], kind="stable")]
     data = MarketData(
         ts_event=ts_event[rows],
         ts_recv=ts_recv[rows],

@@ -16,11 +16,13 @@ data's first row.
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 
 import attrs
 
 from feeds.databento_csv import read_csv
+from feeds.dbn import read_dbn
 from feeds.errors import FeedError
 from feeds.market import MarketData
 from feeds.synthetic import SynthConfig, generate
@@ -30,7 +32,9 @@ SYNTHETIC_PREFIX = "synthetic:"
 KAFKA_PREFIX = "kafka://"
 
 
-def load_source(spec: str, start: str | int | None = None, end: str | int | None = None) -> MarketData:
+def load_source(
+    spec: str | os.PathLike, start: str | int | None = None, end: str | int | None = None
+) -> MarketData:
     """Load market data from a source spec, cut to the ``[start, end]`` window.
 
     Parameters
@@ -48,6 +52,7 @@ def load_source(spec: str, start: str | int | None = None, end: str | int | None
         When the spec or a window bound cannot be understood (the message names
         the unknown key or the bad value).
     """
+    spec = os.fspath(spec)
     if spec.startswith(KAFKA_PREFIX):
         consumer = importlib.import_module("feeds.kafka.consumer")
         return consumer.read_topic(spec, start, end)
@@ -57,8 +62,6 @@ def load_source(spec: str, start: str | int | None = None, end: str | int | None
     if lower.endswith(".csv"):
         reader = read_csv
     elif lower.endswith((".dbn", ".dbn.zst")):
-        from feeds.dbn import read_dbn
-
         reader = read_dbn
     else:
         raise ValueError(

@@ -10,17 +10,23 @@ The model, in a few lines:
   by its activity share, so venues update at different rates and their
   timestamps never coincide.
 - An event is one of: a limit order inside a spread of two ticks or more
-  (bringing it back to one tick); a marketable order that trades against the
-  best level (action ``T``, side the aggressor: ``B`` buy, ``A`` sell; the row
-  shows the book after the trade); a limit order added at or behind the best;
-  a cancel at or behind the best.
-- Re-centering: the further the efficient price is from a venue's mid, the
-  likelier trades and cancels push that venue's quotes toward it and the
-  likelier spread improvements come from that side. A quiet venue lags, so
-  venues are sometimes at different prices; within a venue the book is never
-  locked or crossed.
+  (bringing it back toward one tick); a marketable order that trades against
+  the national best price (action ``T``, side the aggressor: ``B`` buy, ``A``
+  sell, one level at most; the row shows the book after the trade, whereas
+  Databento's MBP files show it before and the effect on the next row); a
+  limit order added at or behind the best; a cancel at or behind the best.
+- Re-centering: the further the efficient price is from the quotes, the
+  likelier trades are and the more they lean its way; spread improvements
+  come from its side, and a best quote left on the wrong side of it fades
+  (is cancelled whole). Orders arriving at a venue behind the national best
+  join it there.
+- Venues are coupled as under Reg NMS: no venue posts a bid at or above
+  another venue's best ask (or an ask at or below a best bid), and a
+  marketable order goes to the first venue showing the national best. A
+  quiet venue lags behind, so venues are sometimes at different prices;
+  within a venue the book is never locked or crossed.
 - The displayed size at the best bid shrinks only through cancels and sell
-  trades at that level and grows only through orders added there, so the
+  trades at that price and grows only through orders added there, so the
   bid-queue outflow a strategy estimates from the data is real.
 
 Random numbers are drawn up front from one ``numpy.random.Generator(PCG64(seed))``;

@@ -161,36 +161,41 @@ class Engine:
         md = self.md
         ts = md.ts_event
         starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]).tolist()
-        stops = starts[1:] + [len(md)]
+        bounds = starts + [len(md)]
         ts_list = ts.tolist()
         row_venue = self._row_venue.tolist()
-        venues = self.venues
+        # Bound once: the loop below runs once per distinct timestamp, tens of thousands of times.
+        on_snapshot = [venue.on_snapshot for venue in self.venues]
         view = self.view
         env = self.env
+        timeout = env.timeout
+        progress = self.progress
         active = [s for s in self.strategies]
         for s in active:
             s.on_start(view)
         groups = len(starts)
         every = max(1, groups // 200)
-        for g, (start, stop) in enumerate(zip(starts, stops, strict=True)):
+        for g in range(groups):
+            start = bounds[g]
+            stop = bounds[g + 1]
             t = ts_list[start]
             if t > env.now:
-                yield env.timeout(t - env.now)
+                yield timeout(t - env.now)
             for row in range(start, stop):
-                venues[row_venue[row]].on_snapshot(row)
+                on_snapshot[row_venue[row]](row)
             view.ts = t
             view.batch_start = start
             view.batch_stop = stop
             for s in active:
                 s.on_book(view)
-            if g % 64 == 0:
+            if not g & 63:
                 active = [s for s in active if not s.done]
-            if self.progress is not None and g % every == 0:
-                self.progress(g, groups)
+            if progress is not None and g % every == 0:
+                progress(g, groups)
         if self.end_ns > env.now:
             yield env.timeout(self.end_ns - env.now)
-        if self.progress is not None:
-            self.progress(groups, groups)
+        if progress is not None:
+            progress(groups, groups)
 
     def run(self) -> RunOutcome:
         """Replay the feed, let in-flight orders land, then close the window."""

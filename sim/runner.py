@@ -149,7 +149,7 @@ def run_scenario(
         end_ns=end_ns,
         seed=scenario.seed,
         progress=progress,
-        resting_factory=_resting_factory(),
+        resting_factory=_resting_factory(scenario),
     )
     outcome = engine.run()
     result = build_result(scenario, md, configs, the_plan, outcome, start_ns, end_ns)
@@ -161,12 +161,17 @@ def run_scenario(
     return result
 
 
-def _resting_factory():
-    try:
-        from venues.resting import RestingBook
-    except ModuleNotFoundError:
-        return None
-    return RestingBook.for_venue
+def _resting_factory(scenario: Scenario):
+    """Return the factory of each venue's resting-order book, with the scenario's queue model."""
+    from venues.queue import FrontFirst, ProbabilisticQueue, Proportional
+    from venues.resting import RestingBook
+
+    model = {
+        "proportional": Proportional,
+        "front_first": FrontFirst,
+        "probabilistic": lambda: ProbabilisticQueue(power=scenario.queue.power),
+    }[scenario.queue.model]()
+    return lambda venue: RestingBook(venue, queue_model=model)
 
 
 def build_result(

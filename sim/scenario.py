@@ -119,6 +119,17 @@ class WalkForwardSpec:
     windows: int = 2
 
 
+QUEUE_MODELS = ("proportional", "front_first", "probabilistic")
+
+
+@attrs.frozen
+class QueueSpec:
+    """Which queue model attributes cancellations at our price (see ``venues.queue``)."""
+
+    model: str = "proportional"
+    power: float = 2.0
+
+
 @attrs.frozen
 class Scenario:
     """A whole scenario: data, order, venues, strategies, sweep, seed."""
@@ -133,6 +144,7 @@ class Scenario:
     baselines: dict[str, str] = attrs.field(factory=dict)
     optimized: str | None = None
     walk_forward: WalkForwardSpec | None = None
+    queue: QueueSpec = QueueSpec()
     raw: dict[str, Any] = attrs.field(factory=dict)
 
     @classmethod
@@ -154,7 +166,7 @@ class Scenario:
         """Check a parsed scenario and build it."""
         w = path
         _check_keys(
-            w, raw, {"data", "order", "venues", "strategies", "sweep", "run", "report", "walk_forward"},
+            w, raw, {"data", "order", "venues", "strategies", "sweep", "run", "report", "walk_forward", "queue"},
             {"data", "order", "strategies"},
         )
         data = _table(f"{w}: [data]", raw["data"])
@@ -235,6 +247,17 @@ class Scenario:
                 raise ScenarioError(f"{w}: [walk_forward] needs a [sweep] to tune")
             walk = WalkForwardSpec(windows=windows)
 
+        queue_table = _table(f"{w}: [queue]", raw.get("queue", {}))
+        _check_keys(f"{w}: [queue]", queue_table, {"model", "power"})
+        model = queue_table.get("model", "proportional")
+        if model not in QUEUE_MODELS:
+            raise ScenarioError(f"{w}: [queue] model: expected one of {', '.join(QUEUE_MODELS)}, got {model!r}")
+        power = queue_table.get("power", 2.0)
+        if isinstance(power, bool) or not isinstance(power, int | float) or not power > 0:
+            raise ScenarioError(f"{w}: [queue] power: must be a number > 0, got {power!r}")
+        if "power" in queue_table and model != "probabilistic":
+            raise ScenarioError(f"{w}: [queue] power: only the 'probabilistic' model takes a power")
+
         return cls(
             path=path,
             data=DataSpec(**data),
@@ -246,6 +269,7 @@ class Scenario:
             baselines=dict(baselines),
             optimized=optimized,
             walk_forward=walk,
+            queue=QueueSpec(model=model, power=float(power)),
             raw=raw,
         )
 

@@ -86,7 +86,7 @@ def _metadata(schema) -> bytes:
     return bytes(meta.encode())
 
 
-def _mbp1(ts, venue, bid, ask, bid_sz=100, ask_sz=200, action=None, price=None, size=0):
+def _mbp1(ts, venue, bid, ask, bid_sz=100, ask_sz=200, action=None, price=None, size=0, recv=None):
     record = dbn.MBP1Msg(
         publisher_id=venue,
         instrument_id=38,
@@ -96,7 +96,7 @@ def _mbp1(ts, venue, bid, ask, bid_sz=100, ask_sz=200, action=None, price=None, 
         action=action or dbn.Action.ADD,
         side=dbn.Side.BID,
         depth=0,
-        ts_recv=ts + 1000,
+        ts_recv=ts + 1000 if recv is None else recv,
         flags=0,
         levels=dbn.BidAskPair(bid_px=bid, ask_px=ask, bid_sz=bid_sz, ask_sz=ask_sz, bid_ct=1, ask_ct=1),
     )
@@ -156,6 +156,13 @@ def test_out_of_order_ts_event_is_an_error(tmp_path):
     with pytest.raises(FeedError) as info:
         read_dbn(path)
     assert (info.value.row, info.value.field) == (2, "ts_event")
+
+
+def test_undefined_timestamp_is_a_feed_error(tmp_path):
+    px = 10_000_000_000
+    path = _write(tmp_path / "u.dbn", _mbp1(T, 2, px, px + 1, recv=dbn.UNDEF_TIMESTAMP))
+    with pytest.raises(FeedError, match="undefined"):
+        read_dbn(path)
 
 
 def test_missing_file_is_a_feed_error(tmp_path):

@@ -110,3 +110,13 @@ def test_dollars_are_converted_exactly():
         dollars_to_units("x", -0.1)
     with pytest.raises(ScenarioError, match=">= 0"):
         dollars_to_units("x", float("nan"))
+
+
+def test_queue_model_is_chosen_by_name(tmp_path):
+    s = load(tmp_path, BASE + '\n[queue]\nmodel = "probabilistic"\npower = 0.5\n')
+    assert (s.queue.model, s.queue.power) == ("probabilistic", 0.5)
+    assert load(tmp_path, BASE).queue.model == "proportional"
+    with pytest.raises(ScenarioError, match=r"\[queue\] model: expected one of"):
+        load(tmp_path, BASE + '\n[queue]\nmodel = "fifo"\n')
+    with pytest.raises(ScenarioError, match="only the 'probabilistic' model takes a power"):
+        load(tmp_path, BASE + '\n[queue]\nmodel = "front_first"\npower = 2\n')

@@ -53,7 +53,7 @@ class Venue:
             holding = [taken for taken in self.taken.values() if taken.by_px]
             if holding:
                 # Read the new asks once for every owner that holds something here.
-                visible, deepest = visible_asks(self.view.ask_px[self.index], self.view.ask_sz[self.index])
+                visible, deepest = visible_asks(*self.view.row_asks(row))
                 for taken in holding:
                     taken.cut(visible, deepest)
         if self.resting is not None:

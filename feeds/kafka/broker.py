@@ -38,13 +38,14 @@ class BrokerError(RuntimeError):
 def _default_home(version: str) -> Path:
     env = os.environ.get("SOR_KAFKA_HOME")
     if env:
-        return Path(env).expanduser()
+        return Path(env).expanduser().absolute()
     return Path.home() / ".cache" / "sor" / "kafka" / version
 
 
 def _default_state() -> Path:
     env = os.environ.get("SOR_STATE_DIR")
-    base = Path(env).expanduser() if env else Path.cwd() / ".sor"
+    # Absolute: the path is matched against the running broker's command line.
+    base = Path(env).expanduser().absolute() if env else Path.cwd() / ".sor"
     return base / "kafka"
 
 
