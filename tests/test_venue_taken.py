@@ -1,0 +1,120 @@
+"""Marketable orders against a displayed book: the taken-liquidity rule against a slow reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import T0, book_row, make_md, venue
+from venues.taken import TakenLiquidity
+from venues.venue import Venue
+from venues.view import BookView
+
+
+class Sink:
+    def __init__(self):
+        self.fills = []
+        self.reports = []
+
+    def on_fill(self, fill):
+        self.fills.append(fill)
+
+    def on_report(self, report):
+        self.reports.append(report)
+
+
+class ReferenceVenue:
+    """Share-level bookkeeping written the slow, obvious way (one lane)."""
+
+    def __init__(self):
+        self.book: list[tuple[int, int]] = []  # visible asks (price, size), cheapest first
+        self.taken: dict[int, int] = {}
+
+    def show(self, asks):
+        self.book = [(p, s) for p, s in asks if s > 0]
+        if not self.book:
+            self.taken = {}
+            return
+        shown = dict(self.book)
+        deepest = max(shown)
+        for px in list(self.taken):
+            if px in shown:
+                self.taken[px] = min(self.taken[px], shown[px])
+            elif px <= deepest:
+                self.taken[px] = 0
+        self.taken = {p: t for p, t in self.taken.items() if t > 0}
+
+    def take(self, qty, limit):
+        fills = []
+        for px, size in self.book:
+            if px > limit or qty == 0:
+                break
+            offered = max(0, size - self.taken.get(px, 0))
+            got = min(qty, offered)
+            if got:
+                self.taken[px] = self.taken.get(px, 0) + got
+                qty -= got
+                fills.append((px, got))
+        return fills
+
+
+prices = st.integers(min_value=0, max_value=6)  # ticks above 10.00
+level = st.tuples(prices, st.integers(min_value=0, max_value=400))
+event = st.one_of(
+    st.tuples(st.just("book"), st.lists(level, min_size=0, max_size=4)),
+    st.tuples(st.just("order"), st.tuples(st.integers(min_value=1, max_value=900), prices)),
+)
+
+
+def ticks(t: int) -> int:
+    return 10_000_000_000 + t * 10_000_000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(event, min_size=1, max_size=25))
+def test_venue_matches_reference_share_by_share(events):
+    rows = []
+    for kind, payload in events:
+        if kind == "book":
+            asks = sorted({p: s for p, s in payload}.items())
+            rows.append([(ticks(p), s) for p, s in asks if s > 0])
+    if not rows:
+        rows = [[]]
+    md = make_md([book_row(T0 + i, 1, asks=[(f"{p / 1e9:.2f}", s) for p, s in r], levels=4)
+                  for i, r in enumerate(rows)])
+    env = simpy.Environment()
+    view = BookView(md, (1,), fee=[0], rebate=[0])
+    sink = Sink()
+    v = Venue(env, 0, venue(1), view, sink)
+    ref = ReferenceVenue()
+    row = 0
+    for kind, payload in events:
+        if kind == "book":
+            v.on_snapshot(row)
+            ref.show([(int(md.ask_px[row, j]), int(md.ask_sz[row, j])) for j in range(md.levels)])
+            row += 1
+        else:
+            qty, limit_tick = payload
+            before = len(sink.fills)
+            rem = np.array([qty], dtype=np.int64)
+            v.take(0, rem, ticks(limit_tick), order_id=1)
+            got = [(f.price, int(f.qty[0])) for f in sink.fills[before:]]
+            assert got == ref.take(qty, ticks(limit_tick))
+            assert int(rem[0]) == qty - sum(g for _, g in got)
+
+
+def test_taken_is_cut_when_the_level_shrinks_and_kept_beyond_visible_depth():
+    taken = TakenLiquidity(lanes=2)
+    taken.add(100, np.array([300, 50]))
+    taken.add(105, np.array([10, 10]))
+    # 100 now shows 120: lane 0 keeps 120 taken (180 of its 300 were consumed by others)
+    # 105 is beyond the deepest visible level (102): unknown, kept.
+    taken.on_book(np.array([100, 102, 0]), np.array([120, 40, 0]))
+    assert taken.at(100).tolist() == [120, 50]
+    assert taken.at(105).tolist() == [10, 10]
+    assert taken.available(np.array([100, 102, 0]), np.array([120, 40, 0])).tolist() == [[0, 40, 0], [70, 40, 0]]
+    # the best ask moves above 100: the level is gone, so is what we took there
+    taken.on_book(np.array([101, 106, 0]), np.array([10, 10, 0]))
+    assert taken.at(100) is None and taken.at(105) is None
