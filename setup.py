@@ -7,7 +7,20 @@ setup(
     version="0.1.0",
     description="Event-driven simulator for smart order routing across fragmented venues",
     python_requires=">=3.10",
-    packages=find_packages(include=["sim", "sim.*", "venues", "venues.*", "strategies", "strategies.*", "feeds", "feeds.*", "benchmarks", "benchmarks.*"]),
+    packages=find_packages(
+        include=[
+            "sim",
+            "sim.*",
+            "venues",
+            "venues.*",
+            "strategies",
+            "strategies.*",
+            "feeds",
+            "feeds.*",
+            "benchmarks",
+            "benchmarks.*",
+        ]
+    ),
     install_requires=[
         "simpy>=4.1",
         "numpy>=1.24",

@@ -16,7 +16,7 @@ marks such numbers as extrapolated.
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -66,7 +66,7 @@ def count_splits(remaining: int, ask_sz: list[int]) -> int:
     """Return how many splits the enumeration builds for ``remaining`` and these displayed sizes."""
     sizes = tuple(ask_sz)
 
-    @lru_cache(maxsize=None)
+    @cache
     def count(v: int, left: int) -> int:
         if v == len(sizes):
             return 1
@@ -84,18 +84,36 @@ def random_book(rng: np.random.Generator, venues: int, quantity: int) -> dict:
     rebate = [_units(r) for r in rng.choice([0.0020, 0.0032], size=venues)]
     # Each venue shows more than its even share, with odd lots, so many splits are feasible.
     low = max(STEP, 2 * quantity // venues)
-    ask_sz = [int(s) for s in rng.integers(low, quantity + 1, size=venues) + rng.integers(0, 100, size=venues)]
+    ask_sz = [
+        int(s) for s in rng.integers(low, quantity + 1, size=venues) + rng.integers(0, 100, size=venues)
+    ]
     return {"ask_px": ask_px, "ask_sz": ask_sz, "fee": fee, "rebate": rebate}
 
 
 def _decide_fast(quantity: int, book: dict):
-    return allocate(quantity, book["ask_px"], book["ask_sz"], book["fee"], book["rebate"],
-                    LAMBDA_OVER, LAMBDA_UNDER, THETA_QUEUE)
+    return allocate(
+        quantity,
+        book["ask_px"],
+        book["ask_sz"],
+        book["fee"],
+        book["rebate"],
+        LAMBDA_OVER,
+        LAMBDA_UNDER,
+        THETA_QUEUE,
+    )
 
 
 def _decide_brute(quantity: int, book: dict):
-    return brute_allocate(quantity, book["ask_px"], book["ask_sz"], book["fee"], book["rebate"],
-                          LAMBDA_OVER, LAMBDA_UNDER, THETA_QUEUE)
+    return brute_allocate(
+        quantity,
+        book["ask_px"],
+        book["ask_sz"],
+        book["fee"],
+        book["rebate"],
+        LAMBDA_OVER,
+        LAMBDA_UNDER,
+        THETA_QUEUE,
+    )
 
 
 def measure(venues: int, quantity: int, brute_quantity: int, repeats: int, seed: int = 0) -> dict:

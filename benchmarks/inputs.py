@@ -54,26 +54,30 @@ def cache_dir() -> Path:
 def data_file(scale: int, *, quick: bool = False, directory: Path | None = None) -> DataFile:
     """Return the CSV for ``scale``, writing it first unless an identical one is cached.
 
-    The file name carries a hash of the generator's config and of ``feeds/synthetic.py``
-    and ``feeds/csv_writer.py``, so a change to either builds a fresh file.
+    The file name carries a fingerprint of the config and of what the generator and
+    the writer make of a tiny market, so a change to either that changes their
+    output builds a fresh file (and removes the stale one).
     """
     config = config_for(scale, quick=quick)
     folder = directory if directory is not None else cache_dir()
-    path = folder / f"synthetic-3v-{scale}x{'-quick' if quick else ''}-{_fingerprint(config)}.csv"
+    stem = f"synthetic-3v-{scale}x{'-quick' if quick else ''}"
+    path = folder / f"{stem}-{_fingerprint(config)}.csv"
     if not path.is_file():
-        md = generate(config)
-        _write_chunked(md, path)
+        for stale in folder.glob(f"{stem}-*.csv"):
+            if quick or "-quick-" not in stale.name:
+                stale.unlink()
+        _write_chunked(generate(config), path)
     rows = round(config.rows_per_second * config.seconds)
     return DataFile(path=path, config=config, scale=scale, rows=rows)
 
 
 def _fingerprint(config: SynthConfig) -> str:
-    import feeds.csv_writer
-    import feeds.synthetic
-
     digest = hashlib.sha256(repr(attrs.asdict(config)).encode())
-    for module in (feeds.synthetic, feeds.csv_writer):
-        digest.update(Path(module.__file__).read_bytes())
+    probe = generate(attrs.evolve(config, seconds=2.0))
+    with tempfile.TemporaryDirectory() as tmp:
+        sample = Path(tmp) / "probe.csv"
+        write_csv(probe, sample)
+        digest.update(sample.read_bytes())
     return digest.hexdigest()[:12]
 
 

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = REPO / "scenarios" / "default.toml"
 QUEUE_SCENARIO = REPO / "scenarios" / "ck_queue.toml"
 KAFKA_HOST, KAFKA_PORT = "127.0.0.1", 9092
-KAFKA_TOPIC = "sor_benchmarks"
+KAFKA_TOPIC_PREFIX = "sor_benchmarks_"
 
 
 class Idle(Strategy):
@@ -36,7 +37,7 @@ class Idle(Strategy):
 
 
 def on_data(scenario: Scenario, source: str, *, keep_window: bool = True) -> Scenario:
-    """Return ``scenario`` reading ``source`` (what ``sor run --data`` does); optionally without its window."""
+    """Return ``scenario`` reading ``source``, as ``sor run --data`` does; optionally without its window."""
     data = attrs.evolve(scenario.data, source=source)
     if not keep_window:
         data = attrs.evolve(data, start=None, end=None)
@@ -105,12 +106,17 @@ def broker_up(timeout_s: float = 0.5) -> bool:
         return False
 
 
-def kafka_publish(md: MarketData) -> dict[str, Any]:
-    """Publish ``md`` at full speed to the benchmark topic; return the producer's report."""
+def kafka_topic() -> str:
+    """Return a topic of its own for this harness run: a reader scans a topic from its start."""
+    return f"{KAFKA_TOPIC_PREFIX}{uuid.uuid4().hex[:12]}"
+
+
+def kafka_publish(md: MarketData, topic: str) -> dict[str, Any]:
+    """Publish ``md`` at full speed to ``topic``; return the producer's report."""
     from feeds.kafka import producer
 
     started = time.perf_counter()
-    report = producer.publish(md, topic=KAFKA_TOPIC, bootstrap=f"{KAFKA_HOST}:{KAFKA_PORT}", speed=None)
+    report = producer.publish(md, topic=topic, bootstrap=f"{KAFKA_HOST}:{KAFKA_PORT}", speed=None)
     return {
         "run": report.run,
         "wall_s": time.perf_counter() - started,
@@ -122,9 +128,23 @@ def kafka_publish(md: MarketData) -> dict[str, Any]:
     }
 
 
-def kafka_spec(run_id: str) -> str:
+def kafka_spec(topic: str, run_id: str) -> str:
     """Return the source spec reading back one published run."""
-    return f"kafka://{KAFKA_HOST}:{KAFKA_PORT}/{KAFKA_TOPIC}?run={run_id}"
+    return f"kafka://{KAFKA_HOST}:{KAFKA_PORT}/{topic}?run={run_id}"
+
+
+def kafka_drop(topic: str) -> None:
+    """Delete the harness's topic (best effort: a broker that refuses leaves it behind)."""
+    from kafka import KafkaAdminClient
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=f"{KAFKA_HOST}:{KAFKA_PORT}", request_timeout_ms=10_000)
+        try:
+            admin.delete_topics([topic])
+        finally:
+            admin.close()
+    except Exception:  # noqa: BLE001 - cleanup must not fail a finished measurement
+        pass
 
 
 def cli_ok(argv: list[str]) -> None:

@@ -77,6 +77,10 @@ LEVEL_FIELDS = ("bid_px", "ask_px", "bid_sz", "ask_sz")
 UNDEF_PRICE = 2**63 - 1
 # The largest magnitude a decimal-dollar file's integer prices may have (see the module docstring).
 FIXED_POINT_THRESHOLD = 1_000_000
+# Price and size columns parsed per numpy pass (see ``_Parser._groups``).
+_GROUP_COLUMNS = 6
+# Bytes of CSV text parsed per slice (see ``read_csv``).
+_SLICE_BYTES = 4 * 2**20
 
 
 def read_csv(path: str | os.PathLike, start_ns: int | None = None, end_ns: int | None = None) -> MarketData:
@@ -107,8 +111,108 @@ def read_csv(path: str | os.PathLike, start_ns: int | None = None, end_ns: int |
     header, body_start = _header(data, start, end, source)
     columns = _locate(header, source)
     levels = _count_levels(columns)
-    cells = _cells.split(data, body_start, end, len(header), source)
-    return _Parser(cells, columns, levels, source).market_data(start_ns, end_ns)
+    # A long file is parsed in slices of whole rows: the per-cell temporaries of one numpy
+    # pass are several times the text it covers, and past the CPU caches and a few hundred
+    # MB they make parsing slower per row and set the process's peak memory. Slices are
+    # parsed alike and joined; only the per-file price rule needs the whole file, and it
+    # is settled by the first slice whenever that slice holds a decimal price (a
+    # decimal-dollar file); otherwise the file is parsed in one piece. Quoted cells and
+    # NUL bytes take the one-piece path too, where ``_cells.split`` deals with them.
+    bounds = [(body_start, end)]
+    if data.find(b'"', body_start, end) < 0 and data.find(b"\x00", body_start, end) < 0:
+        bounds = _slices(data, body_start, end, _SLICE_BYTES)
+    parts: list[dict[str, np.ndarray]] = []
+    rows_before = 0
+    symbols: dict[bytes, str] = {}
+    fixed_point: bool | None = None
+    for lo, hi in bounds:
+        cells = _split(data, lo, hi, len(header), source, rows_before)
+        parser = _Parser(cells, columns, levels, source, rows_before)
+        part, fixed_point = parser.parse(fixed_point)
+        if fixed_point is not False and len(bounds) > 1:
+            # An all-integer first slice cannot settle the price rule: parse the file whole.
+            return _whole(data, body_start, end, header, columns, levels, source, start_ns, end_ns)
+        parser.raise_problem()
+        parts.append(part)
+        for name in parser.symbols():
+            symbols.setdefault(name.encode("utf-8")[:MAX_CELL], name)
+        rows_before += cells.n_rows
+    return _assemble(_joined(parts, rows_before), ",".join(symbols.values()), source, start_ns, end_ns)
+
+
+def _whole(data, body_start, end, header, columns, levels, source, start_ns, end_ns) -> MarketData:
+    cells = _split(data, body_start, end, len(header), source, 0)
+    parser = _Parser(cells, columns, levels, source, 0)
+    part, _ = parser.parse(None)
+    parser.raise_problem()
+    return _assemble(_joined([part], cells.n_rows), ",".join(parser.symbols()), source, start_ns, end_ns)
+
+
+def _joined(parts: list[dict[str, np.ndarray]], rows: int) -> dict[str, np.ndarray]:
+    # Join the slices' columns, book columns turned row-major (``(rows, levels)``, C order):
+    # the snapshot rule gathers whole rows, which in the parsers' column-major layout
+    # means ``levels`` far-apart reads per row, slow once the arrays outgrow the caches.
+    out: dict[str, np.ndarray] = {}
+    for key, first in parts[0].items():
+        if first.ndim == 1:
+            out[key] = np.concatenate([part[key] for part in parts]) if len(parts) > 1 else first
+            continue
+        joined = np.empty((rows, first.shape[0]), dtype=first.dtype)
+        row = 0
+        for part in parts:
+            block = part[key]
+            joined[row : row + block.shape[1]] = block.T
+            row += block.shape[1]
+        out[key] = joined
+    return out
+
+
+def _slices(data: bytearray, start: int, end: int, size: int) -> list[tuple[int, int]]:
+    # ``[lo, hi)`` spans of whole rows of about ``size`` bytes; each ``hi`` but the last
+    # is a row's newline, which ``_cells.split`` needs as the spare byte after a body.
+    bounds = []
+    lo = start
+    while end - lo > size:
+        hi = data.find(b"\n", lo + size, end)
+        if hi < 0:
+            break
+        bounds.append((lo, hi))
+        lo = hi + 1
+    bounds.append((lo, end))
+    return bounds
+
+
+def _split(data: bytearray, lo: int, hi: int, n_cols: int, source: str, rows_before: int) -> Cells:
+    try:
+        return _cells.split(data, lo, hi, n_cols, source)
+    except FeedError as exc:
+        if exc.row is None or not rows_before:
+            raise
+        raise FeedError(exc.source, exc.message, row=exc.row + rows_before, field=exc.field) from None
+
+
+def _assemble(
+    part: dict[str, np.ndarray], symbol: str, source: str, start_ns: int | None, end_ns: int | None
+) -> MarketData:
+    return assemble(
+        source=source,
+        symbol=symbol,
+        ts_event=part["ts_event"],
+        ts_recv=part["ts_recv"],
+        venue=part["venue"],
+        action=part["action"],
+        side=part["side"],
+        price=part["price"],
+        size=part["size"],
+        bid_px=part["bid_px"],
+        bid_sz=part["bid_sz"],
+        ask_px=part["ask_px"],
+        ask_sz=part["ask_sz"],
+        bid_present=part["bid_present"],
+        ask_present=part["ask_present"],
+        start_ns=start_ns,
+        end_ns=end_ns,
+    )
 
 
 def _header(data: bytearray, start: int, end: int, source: str) -> tuple[list[str], int]:
@@ -152,25 +256,30 @@ def _count_levels(columns: dict[str, int]) -> int:
     return levels
 
 
-def _is_fixed_point(numbers: Scan) -> bool:
-    # The per-file price rule of the module docstring.
+def _fixed_point_evidence(numbers: Scan) -> tuple[bool, bool]:
+    # (every cell is an integer literal or empty, some cell is beyond FIXED_POINT_THRESHOLD):
+    # the file is fixed-point when the first holds for all its price cells and the second for any.
     integral = ~numbers.dotted & (
         (numbers.status == OK) | (numbers.status == EMPTY) | (numbers.status == OUT_OF_RANGE)
     )
     if not integral.all():
-        return False
-    return bool(((numbers.status == OUT_OF_RANGE) | (numbers.magnitude > FIXED_POINT_THRESHOLD)).any())
+        return False, False
+    return True, bool(((numbers.status == OUT_OF_RANGE) | (numbers.magnitude > FIXED_POINT_THRESHOLD)).any())
 
 
 class _Parser:
     """Turns the used columns of one file into arrays, remembering the first bad cell."""
 
-    def __init__(self, cells: Cells, columns: dict[str, int], levels: int, source: str) -> None:
+    def __init__(
+        self, cells: Cells, columns: dict[str, int], levels: int, source: str, rows_before: int = 0
+    ) -> None:
         self.cells = cells
         self.columns = columns
         self.levels = levels
         self.source = source
         self.n = cells.n_rows
+        #: Data rows of the file before these cells (they are one slice of it).
+        self.rows_before = rows_before
         self._problem: tuple[int, int, str, str] | None = None
 
     def _offer(self, index: int, name: str, message: str) -> None:
@@ -239,45 +348,85 @@ class _Parser:
         self._offer_bad([name], bad, explain)
         return np.where(lengths == 1, code, 0)
 
-    def prices(self, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Parse price columns stacked; return ``(units, present)`` of shape ``(len(names), n)``."""
-        starts, lengths = self.cells.spans(self._cols(names))
-        numbers = scan(self.cells.buffer, starts, lengths)
-        fixed_point = _is_fixed_point(numbers)
+    def _groups(self, names: list[str]) -> list[tuple[int, list[str]]]:
+        # Column groups parsed together: enough cells per numpy pass to be fast, few enough
+        # that the per-cell temporaries of a 20-column stack never exist all at once (they
+        # set the reader's peak memory).
+        return [(i, names[i : i + _GROUP_COLUMNS]) for i in range(0, len(names), _GROUP_COLUMNS)]
+
+    def prices(
+        self, names: list[str], fixed_point: bool | None = None
+    ) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Parse price columns; return ``(units, present, fixed_point)``, arrays ``(len(names), n)``.
+
+        ``fixed_point`` is the file's price rule when already known, else decided on these cells.
+        """
+        scans = []
+        integral, large = True, False
+        for _, group in self._groups(names):
+            starts, lengths = self.cells.spans(self._cols(group))
+            numbers = scan(self.cells.buffer, starts, lengths)
+            scans.append(numbers)
+            if fixed_point is None:
+                group_integral, group_large = _fixed_point_evidence(numbers)
+                integral &= group_integral
+                large |= group_large
+        if fixed_point is None:
+            fixed_point = integral and large
         scale = 0 if fixed_point else 9
-        values, status = to_units(numbers, scale)
-        present = status == OK
-        if fixed_point:
-            present &= values != UNDEF_PRICE
-            values = np.where(present, values, 0)
-        bad = (status != OK) & (status != EMPTY)
+        units = np.empty((len(names), self.n), dtype=np.int64)
+        present = np.empty((len(names), self.n), dtype=bool)
         text = self.cells.text
-        self._offer_bad(names, bad, lambda i: describe(status[i], text(starts, lengths, i), scale))
-        return values.reshape(len(names), self.n), present.reshape(len(names), self.n)
+        for (first, group), numbers in zip(self._groups(names), scans, strict=True):
+            values, status = to_units(numbers, scale)
+            ok = status == OK
+            if fixed_point:
+                ok &= values != UNDEF_PRICE
+                values = np.where(ok, values, 0)
+            units[first : first + len(group)] = values.reshape(len(group), self.n)
+            present[first : first + len(group)] = ok.reshape(len(group), self.n)
+            bad = (status != OK) & (status != EMPTY)
+            if bad.any():
+                starts, lengths = self.cells.spans(self._cols(group))
+                self._offer_bad(
+                    group, bad, lambda i, s=status, a=starts, b=lengths: describe(s[i], text(a, b, i), scale)
+                )
+        return units, present, fixed_point
 
     def sizes(self, names: list[str], present: np.ndarray) -> np.ndarray:
-        starts, lengths = self.cells.spans(self._cols(names))
-        values, status = parse_fixed(self.cells.buffer, starts, lengths, 0)
-        # An empty size is fine only beside an empty price: the level is just absent.
-        bad = (status != OK) & ~((status == EMPTY) & ~present.ravel())
+        out = np.empty((len(names), self.n), dtype=np.int64)
         text = self.cells.text
-        self._offer_bad(names, bad, lambda i: describe(status[i], text(starts, lengths, i), 0))
-        return values.reshape(len(names), self.n)
+        for first, group in self._groups(names):
+            starts, lengths = self.cells.spans(self._cols(group))
+            values, status = parse_fixed(self.cells.buffer, starts, lengths, 0)
+            # An empty size is fine only beside an empty price: the level is just absent.
+            beside = present[first : first + len(group)].ravel()
+            bad = (status != OK) & ~((status == EMPTY) & ~beside)
+            self._offer_bad(
+                group, bad, lambda i, s=status, a=starts, b=lengths: describe(s[i], text(a, b, i), 0)
+            )
+            out[first : first + len(group)] = values.reshape(len(group), self.n)
+        return out
 
-    def symbol(self) -> str:
+    def symbols(self) -> list[str]:
+        """Return the distinct non-empty symbols, in order of first appearance."""
         if "symbol" not in self.columns:
-            return ""
+            return []
         starts, lengths = self.cells.spans(self._cols(["symbol"]))
         # Distinct by the first MAX_CELL bytes (symbols are short), in order of appearance.
         m = gather(self.cells.buffer, starts, np.minimum(lengths, MAX_CELL))
         if m.shape[1] == 0:
-            return ""
+            return []
         raw = np.ascontiguousarray(m).view(f"S{m.shape[1]}").ravel()
         _, first = np.unique(raw, return_index=True)
         names = (self.cells.text(starts, lengths, int(i)) for i in np.sort(first))
-        return ",".join(name for name in names if name)
+        return [name for name in names if name]
 
-    def market_data(self, start_ns: int | None, end_ns: int | None) -> MarketData:
+    def parse(self, fixed_point: bool | None = None) -> tuple[dict[str, np.ndarray], bool]:
+        """Parse every used column; return them (book columns ``(levels, n)``) and the price rule used.
+
+        Bad cells are remembered, not raised: see ``raise_problem``.
+        """
         ts_recv = self.timestamps("ts_recv")
         ts_event = self.timestamps("ts_event")
         venue = self.integers("publisher_id")
@@ -285,35 +434,32 @@ class _Parser:
         side = self.characters("side")
         size = self.integers("size")
         book = [f"{f}_{k:02d}" for f in ("bid_px", "ask_px") for k in range(self.levels)]
-        units, present = self.prices(["price", *book])
-        price = units[0]
-        bid_px, ask_px = units[1 : 1 + self.levels], units[1 + self.levels :]
+        units, present, fixed_point = self.prices(["price", *book], fixed_point)
         bid_present, ask_present = present[1 : 1 + self.levels], present[1 + self.levels :]
         size_names = [f"{f}_{k:02d}" for f in ("bid_sz", "ask_sz") for k in range(self.levels)]
-        sizes = self.sizes(size_names, np.concatenate((bid_present, ask_present)))
-        bid_sz, ask_sz = sizes[: self.levels], sizes[self.levels :]
+        sizes = self.sizes(size_names, present[1:])
+        columns = {
+            "ts_event": ts_event,
+            "ts_recv": ts_recv,
+            "venue": venue,
+            "action": action,
+            "side": side,
+            "price": units[0],
+            "size": size,
+            "bid_px": units[1 : 1 + self.levels],
+            "ask_px": units[1 + self.levels :],
+            "bid_sz": sizes[: self.levels],
+            "ask_sz": sizes[self.levels :],
+            "bid_present": bid_present,
+            "ask_present": ask_present,
+        }
+        return columns, fixed_point
+
+    def raise_problem(self) -> None:
+        """Raise ``FeedError`` for the earliest bad cell seen, if any (rows counted across the file)."""
         if self._problem is not None:
             index, _, name, message = self._problem
-            raise FeedError(self.source, message, row=index + 1, field=name)
-        return assemble(
-            source=self.source,
-            symbol=self.symbol(),
-            ts_event=ts_event,
-            ts_recv=ts_recv,
-            venue=venue,
-            action=action,
-            side=side,
-            price=price,
-            size=size,
-            bid_px=bid_px.T,
-            bid_sz=bid_sz.T,
-            ask_px=ask_px.T,
-            ask_sz=ask_sz.T,
-            bid_present=bid_present.T,
-            ask_present=ask_present.T,
-            start_ns=start_ns,
-            end_ns=end_ns,
-        )
+            raise FeedError(self.source, message, row=self.rows_before + index + 1, field=name)
 
 
 __all__ = ["read_csv", "UNDEF_PRICE", "FIXED_POINT_THRESHOLD"]

@@ -136,7 +136,12 @@ class MarketData:
     def take(self, index: np.ndarray, **changes) -> MarketData:
         """Return the rows selected by ``index`` (a boolean mask or positions)."""
         cols = {name: getattr(self, name)[index] for name in _COLUMNS}
-        meta = {"source": self.source, "symbol": self.symbol, "rows_read": self.rows_read, "dropped": dict(self.dropped)}
+        meta = {
+            "source": self.source,
+            "symbol": self.symbol,
+            "rows_read": self.rows_read,
+            "dropped": dict(self.dropped),
+        }
         meta.update(changes)
         return MarketData(**cols, **meta)
 
@@ -154,12 +159,12 @@ class MarketData:
         return self.take(mask, dropped=dropped)
 
     @classmethod
-    def from_snapshots(
-        cls, snapshots: list[BookSnapshot], levels: int = LEVELS, **meta
-    ) -> MarketData:
+    def from_snapshots(cls, snapshots: list[BookSnapshot], levels: int = LEVELS, **meta) -> MarketData:
         """Build columns from value objects (used by streaming feeds and tests)."""
         n = len(snapshots)
-        book = {name: np.zeros((n, levels), dtype=np.int64) for name in ("bid_px", "bid_sz", "ask_px", "ask_sz")}
+        book = {
+            name: np.zeros((n, levels), dtype=np.int64) for name in ("bid_px", "bid_sz", "ask_px", "ask_sz")
+        }
         for i, s in enumerate(snapshots):
             for name in book:
                 vals = getattr(s, name)
@@ -177,4 +182,16 @@ class MarketData:
         )
 
 
-_COLUMNS = ("ts_event", "ts_recv", "venue", "action", "side", "price", "size", "bid_px", "bid_sz", "ask_px", "ask_sz")
+_COLUMNS = (
+    "ts_event",
+    "ts_recv",
+    "venue",
+    "action",
+    "side",
+    "price",
+    "size",
+    "bid_px",
+    "bid_sz",
+    "ask_px",
+    "ask_sz",
+)

@@ -17,7 +17,6 @@ from venues.orders import ChildOrder, Fill, OrderKind, OrderReport
 from venues.venue import Venue
 from venues.view import BookView
 
-
 _TIMER_PRIORITY = 2  # SimPy runs lower numbers first at equal times; NORMAL is 1
 
 
@@ -74,14 +73,14 @@ class Engine:
         missing = sorted(set(md.venues) - set(index))
         if missing:
             raise ValueError(f"the data has venues with no settings: {missing}")
-        self.view = BookView(
-            md, venue_ids, fee=[c.fee for c in venues], rebate=[c.rebate for c in venues]
-        )
+        self.view = BookView(md, venue_ids, fee=[c.fee for c in venues], rebate=[c.rebate for c in venues])
         self.venues = [Venue(self.env, k, c, self.view, self) for k, c in enumerate(venues)]
         if resting_factory is not None:
             for venue in self.venues:
                 venue.resting = resting_factory(venue)
-        self.links = [Link(self.env, c.latency_ns, v.inbox.put) for c, v in zip(venues, self.venues, strict=True)]
+        self.links = [
+            Link(self.env, c.latency_ns, v.inbox.put) for c, v in zip(venues, self.venues, strict=True)
+        ]
         self._row_venue = np.array([index[int(v)] for v in md.venue], dtype=np.int64) if len(md) else md.venue
         self.strategies: list[Strategy] = []
         self.ledgers: list[Ledger] = []
@@ -110,7 +109,13 @@ class Engine:
         order_id = self._next_order_id
         self._next_order_id += 1
         order = ChildOrder(
-            order_id=order_id, owner=owner, venue=venue, kind=kind, qty=qty, limit_px=limit_px, ts_sent=self.now
+            order_id=order_id,
+            owner=owner,
+            venue=venue,
+            kind=kind,
+            qty=qty,
+            limit_px=limit_px,
+            ts_sent=self.now,
         )
         self._orders[order_id] = order
         self.strategies[owner].pending += qty

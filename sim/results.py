@@ -20,7 +20,9 @@ def avg_price(cash_units: int, shares: int) -> Decimal | None:
     """Return ``cash / shares`` in dollars, to 1e-9 (half-even), or ``None`` for no shares."""
     if shares <= 0:
         return None
-    return (Decimal(int(cash_units)) / Decimal(int(shares))).scaleb(-9).quantize(NANO, rounding=ROUND_HALF_EVEN)
+    return (
+        (Decimal(int(cash_units)) / Decimal(int(shares))).scaleb(-9).quantize(NANO, rounding=ROUND_HALF_EVEN)
+    )
 
 
 def savings_bps(baseline: Decimal, optimized: Decimal) -> Decimal:
@@ -97,9 +99,11 @@ def choose_best(rows: list[dict[str, Any]], target: int) -> int:
     complete = [i for i, r in enumerate(rows) if r["filled_shares"] >= target]
     if complete:
         return min(complete, key=lambda i: (rows[i]["total_cash"], i))
+
     def key(i: int):
         avg = rows[i]["avg_fill_px"]
         return (-rows[i]["filled_shares"], avg if avg is not None else Decimal("Infinity"), i)
+
     return min(range(len(rows)), key=key)
 
 

@@ -25,13 +25,28 @@ DEFAULT_LATENCY_NS = 100_000
 BASELINE_KINDS = ("best_ask", "twap", "vwap")
 
 
-def venue_configs(scenario: Scenario, md: MarketData) -> list[VenueConfig]:
-    """Return one config per venue in the data: the scenario's, else the source's defaults, else ours."""
+def _layered(field: str, layers: tuple, base: dict[str, Any], default: int) -> int:
+    for layer in layers:
+        if layer is not None and getattr(layer, field) is not None:
+            return getattr(layer, field)
+    return int(base.get(field, default))
+
+
+def venue_configs(
+    scenario: Scenario, md: MarketData | None = None, *, venue_ids: tuple[int, ...] = (), source: str = ""
+) -> list[VenueConfig]:
+    """Return one config per venue: the scenario's settings, else the source's defaults, else ours.
+
+    The venues and source are ``md``'s, or ``venue_ids`` and ``source`` when no data is at hand yet
+    (a live stream).
+    """
+    if md is not None:
+        venue_ids, source = md.venues, md.source
     source_defaults: dict[int, dict[str, Any]] = {}
-    if md.source.startswith("synthetic:"):
+    if source.startswith("synthetic:"):
         from feeds.synthetic import default_venue_settings
 
-        for row in default_venue_settings(len(md.venues)):
+        for row in default_venue_settings(len(venue_ids)):
             source_defaults[int(row["venue"])] = {
                 "fee": dollars_to_units("synthetic venue fee", row["fee_per_share"]),
                 "rebate": dollars_to_units("synthetic venue rebate", row["rebate_per_share"]),
@@ -40,26 +55,24 @@ def venue_configs(scenario: Scenario, md: MarketData) -> list[VenueConfig]:
             }
     fallback = scenario.venues.get("default")
     configs = []
-    for v in md.venues:
+    for v in venue_ids:
         base = source_defaults.get(v, {})
         spec = scenario.venues.get(str(v))
-        def pick(field: str, default: int) -> int:
-            for layer in (spec, fallback):
-                if layer is not None and getattr(layer, field) is not None:
-                    return getattr(layer, field)
-            return int(base.get(field, default))
+        layers = (spec, fallback)
         configs.append(
             VenueConfig(
                 venue_id=v,
-                fee=pick("fee", DEFAULT_FEE),
-                rebate=pick("rebate", DEFAULT_REBATE),
-                latency_ns=pick("latency_ns", DEFAULT_LATENCY_NS),
+                fee=_layered("fee", layers, base, DEFAULT_FEE),
+                rebate=_layered("rebate", layers, base, DEFAULT_REBATE),
+                latency_ns=_layered("latency_ns", layers, base, DEFAULT_LATENCY_NS),
                 name=(spec.name if spec and spec.name else str(base.get("name", ""))),
             )
         )
     for key in scenario.venues:
-        if key != "default" and int(key) not in md.venues:
-            raise ScenarioError(f"{scenario.path}: [venues.{key}]: no such venue in the data (has {list(md.venues)})")
+        if key != "default" and int(key) not in venue_ids:
+            raise ScenarioError(
+                f"{scenario.path}: [venues.{key}]: no such venue in the data (has {list(venue_ids)})"
+            )
     return configs
 
 
@@ -254,10 +267,17 @@ def build_result(
     return {
         "version": __version__,
         "best_parameters": best_parameters,
-        "optimized": {"strategy": optimized_name, "total_cash": opt["total_cash"], "avg_fill_px": opt["avg_fill_px"]},
+        "optimized": {
+            "strategy": optimized_name,
+            "total_cash": opt["total_cash"],
+            "avg_fill_px": opt["avg_fill_px"],
+        },
         "baselines": {
-            label: {"strategy": name, "total_cash": strategies[name]["total_cash"],
-                    "avg_fill_px": strategies[name]["avg_fill_px"]}
+            label: {
+                "strategy": name,
+                "total_cash": strategies[name]["total_cash"],
+                "avg_fill_px": strategies[name]["avg_fill_px"],
+            }
             for label, name in baselines.items()
         },
         "savings_vs_baselines_bps": savings,

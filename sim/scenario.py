@@ -26,7 +26,9 @@ class ScenarioError(ValueError):
     """A scenario file is unreadable or says something the engine cannot do."""
 
 
-def _check_keys(where: str, table: Mapping[str, Any], allowed: set[str], required: set[str] = frozenset()) -> None:
+def _check_keys(
+    where: str, table: Mapping[str, Any], allowed: set[str], required: set[str] = frozenset()
+) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ScenarioError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
@@ -99,7 +101,9 @@ class SweepSpec:
         """Return the parameter sets to run, in a fixed order (grid order, or draw order)."""
         names = list(self.space)
         if self.method == "grid":
-            return [dict(zip(names, values, strict=True)) for values in itertools.product(*self.space.values())]
+            return [
+                dict(zip(names, values, strict=True)) for values in itertools.product(*self.space.values())
+            ]
         rng = np.random.default_rng(self.seed)
         draws = []
         for _ in range(self.samples):
@@ -166,7 +170,9 @@ class Scenario:
         """Check a parsed scenario and build it."""
         w = path
         _check_keys(
-            w, raw, {"data", "order", "venues", "strategies", "sweep", "run", "report", "walk_forward", "queue"},
+            w,
+            raw,
+            {"data", "order", "venues", "strategies", "sweep", "run", "report", "walk_forward", "queue"},
             {"data", "order", "strategies"},
         )
         data = _table(f"{w}: [data]", raw["data"])
@@ -181,7 +187,9 @@ class Scenario:
             raise ScenarioError(f"{w}: [order] side: only 'buy' is supported, got {side!r}")
         quantity = order["quantity"]
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-            raise ScenarioError(f"{w}: [order] quantity: must be a whole number of shares > 0, got {quantity!r}")
+            raise ScenarioError(
+                f"{w}: [order] quantity: must be a whole number of shares > 0, got {quantity!r}"
+            )
 
         venues = {}
         for key, table in _table(f"{w}: [venues]", raw.get("venues", {})).items():
@@ -191,7 +199,9 @@ class Scenario:
             table = _table(where, table)
             _check_keys(where, table, {"fee", "rebate", "latency_us", "name"})
             latency = table.get("latency_us")
-            if latency is not None and (isinstance(latency, bool) or not isinstance(latency, int | float) or latency < 0):
+            if latency is not None and (
+                isinstance(latency, bool) or not isinstance(latency, int | float) or latency < 0
+            ):
                 raise ScenarioError(f"{where}: latency_us: must be a number >= 0, got {latency!r}")
             venues[key] = VenueSpec(
                 fee=dollars_to_units(f"{where} fee", table["fee"]) if "fee" in table else None,
@@ -251,7 +261,9 @@ class Scenario:
         _check_keys(f"{w}: [queue]", queue_table, {"model", "power"})
         model = queue_table.get("model", "proportional")
         if model not in QUEUE_MODELS:
-            raise ScenarioError(f"{w}: [queue] model: expected one of {', '.join(QUEUE_MODELS)}, got {model!r}")
+            raise ScenarioError(
+                f"{w}: [queue] model: expected one of {', '.join(QUEUE_MODELS)}, got {model!r}"
+            )
         power = queue_table.get("power", 2.0)
         if isinstance(power, bool) or not isinstance(power, int | float) or not power > 0:
             raise ScenarioError(f"{w}: [queue] power: must be a number > 0, got {power!r}")
@@ -291,8 +303,10 @@ def _parse_sweep(where: str, table: dict[str, Any], names: list[str]) -> SweepSp
         _check_keys(where, table, {"strategy", "method", "space", "samples", "seed"}, {"space", "samples"})
         space = _table(f"{where} space", table["space"])
         for key, bounds in space.items():
-            ok = isinstance(bounds, list) and len(bounds) == 2 and all(
-                isinstance(b, int | float) and not isinstance(b, bool) for b in bounds
+            ok = (
+                isinstance(bounds, list)
+                and len(bounds) == 2
+                and all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
             )
             if not ok or bounds[0] > bounds[1]:
                 raise ScenarioError(f"{where} space.{key}: expected [low, high]")
@@ -300,7 +314,10 @@ def _parse_sweep(where: str, table: dict[str, Any], names: list[str]) -> SweepSp
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             raise ScenarioError(f"{where} samples: must be a whole number >= 1")
         return SweepSpec(
-            strategy=strategy, method=method, space={k: list(v) for k, v in space.items()},
-            samples=samples, seed=int(table.get("seed", 0)),
+            strategy=strategy,
+            method=method,
+            space={k: list(v) for k, v in space.items()},
+            samples=samples,
+            seed=int(table.get("seed", 0)),
         )
     raise ScenarioError(f"{where} method: expected 'grid' or 'random', got {method!r}")

@@ -47,7 +47,9 @@ def resolve(name: str) -> type[Strategy]:
     try:
         cls = _load(targets[name])
     except (ImportError, AttributeError) as exc:
-        raise UnknownStrategy(f"strategy {name!r} is registered as {targets[name]} but cannot load: {exc}") from exc
+        raise UnknownStrategy(
+            f"strategy {name!r} is registered as {targets[name]} but cannot load: {exc}"
+        ) from exc
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
         raise UnknownStrategy(f"strategy {name!r} ({targets[name]}) is not a sor Strategy subclass")
     return cls

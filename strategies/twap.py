@@ -72,7 +72,8 @@ class Twap(Strategy):
         self.call_at(self.start_ns, self._bucket_starts)
 
     def on_book(self, view: BookView) -> None:
-        self._trade(view)
+        # The engine calls on_book at the instant it shows: view.ts is now.
+        self._trade(view, view.ts)
 
     def _bucket_starts(self) -> None:
         # A book update due at this same instant is already queued; trading one event
@@ -86,7 +87,7 @@ class Twap(Strategy):
             self.call_at(self.start_ns + (b + 1) * self.bucket_ns, self._bucket_starts)
 
     def _trade_now(self) -> None:
-        self._trade(self._view)
+        self._trade(self._view, self.now)
 
     def _due_at(self, ts_ns: int) -> int:
         if not self._due_from <= ts_ns < self._due_until:
@@ -101,8 +102,8 @@ class Twap(Strategy):
                 self._due_until = self._due_from + self.bucket_ns
         return self._due
 
-    def _trade(self, view: BookView) -> None:
-        need = self._due_at(self.now) - int(self.filled[0]) - int(self.pending[0])
+    def _trade(self, view: BookView, now: int) -> None:
+        need = self._due_at(now) - int(self.filled[0]) - int(self.pending[0])
         if need <= 0 or not view.ask_sz[:, 0].any():
             return
         offered = self.available_asks()[0, :, 0]

@@ -28,8 +28,17 @@ def book_row(
     levels: int = 3,
 ) -> dict:
     """Describe one snapshot with dollar strings; ``make_md`` turns a list of these into columns."""
-    return dict(ts=ts, venue=venue, asks=list(asks), bids=list(bids), action=action, side=side,
-                price=price, size=size, levels=levels)
+    return dict(
+        ts=ts,
+        venue=venue,
+        asks=list(asks),
+        bids=list(bids),
+        action=action,
+        side=side,
+        price=price,
+        size=size,
+        levels=levels,
+    )
 
 
 def make_md(rows: Sequence[dict], source: str = "hand-built") -> MarketData:
@@ -61,8 +70,9 @@ def make_md(rows: Sequence[dict], source: str = "hand-built") -> MarketData:
 
 def venue(venue_id: int, fee: str = "0", rebate: str = "0", latency_ns: int = 0) -> VenueConfig:
     """A venue config from dollar strings."""
-    return VenueConfig(venue_id=venue_id, fee=price_to_units(fee), rebate=price_to_units(rebate),
-                       latency_ns=latency_ns)
+    return VenueConfig(
+        venue_id=venue_id, fee=price_to_units(fee), rebate=price_to_units(rebate), latency_ns=latency_ns
+    )
 
 
 def run_engine(md, venues, cls, params=({},), *, target, start_ns=None, end_ns=None, seed=0):

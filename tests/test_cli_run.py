@@ -65,11 +65,17 @@ def test_run_prints_table_and_writes_valid_json(small, tmp_path):
         assert Decimal(s["avg_fill_px"]) == (Decimal(s["total_cash"]) / 2000).quantize(Decimal("0.000000001"))
     opt = Decimal(data["optimized"]["total_cash"])
     for label, base in data["baselines"].items():
-        expected = ((Decimal(base["total_cash"]) - opt) / Decimal(base["total_cash"]) * 10000).quantize(Decimal("0.0001"))
+        expected = ((Decimal(base["total_cash"]) - opt) / Decimal(base["total_cash"]) * 10000).quantize(
+            Decimal("0.0001")
+        )
         assert data["savings_vs_baselines_bps"][label] == expected
     assert len(data["sweep"]["rows"]) == 8
     assert data["sweep"]["degenerate"] is True
-    assert data["best_parameters"] == {"lambda_over": Decimal("0.2"), "lambda_under": Decimal("0.3"), "theta_queue": Decimal("0.1")}
+    assert data["best_parameters"] == {
+        "lambda_over": Decimal("0.2"),
+        "lambda_under": Decimal("0.3"),
+        "theta_queue": Decimal("0.1"),
+    }
     assert "NaN" not in out.read_text() and "Infinity" not in out.read_text()
 
 
@@ -86,8 +92,15 @@ def test_data_override_reads_a_csv(small, tmp_path):
     path = tmp_path / "arl.toml"
     path.write_text(text)
     out = tmp_path / "arl.json"
-    result = run("run", path, "--data", SHARED / "other_trial_mbp10_ARL_2025-07-17__Hemanth-Kumar-04_mbp.csv",
-                 "--out", out, "--quiet")
+    result = run(
+        "run",
+        path,
+        "--data",
+        SHARED / "other_trial_mbp10_ARL_2025-07-17__Hemanth-Kumar-04_mbp.csv",
+        "--out",
+        out,
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["data"]["venues"] == [2]

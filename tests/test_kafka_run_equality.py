@@ -34,7 +34,9 @@ def test_default_scenario_through_kafka_equals_the_direct_run(kafka_broker, topi
     direct, through = tmp_path / "direct.json", tmp_path / "kafka.json"
     invoke("run", scenario, "--out", direct, "--quiet")
     out = invoke("stream", scenario, "--topic", topic, "--bootstrap", kafka_broker, "--speed", "max", "-q")
-    run_id = next(w for w in out.replace("=", " ").split() if len(w) == 32 and all(c in "0123456789abcdef" for c in w))
+    run_id = next(
+        w for w in out.replace("=", " ").split() if len(w) == 32 and all(c in "0123456789abcdef" for c in w)
+    )
     feed = f"kafka://{kafka_broker}/{topic}?run={run_id}"
     invoke("run", scenario, "--feed", feed, "--out", through, "--quiet")
     a, b = json.loads(direct.read_text()), json.loads(through.read_text())
@@ -48,7 +50,15 @@ def test_default_scenario_through_kafka_equals_the_direct_run(kafka_broker, topi
 def test_run_from_a_broker_that_is_down_fails_in_one_line(tmp_path):
     scenario = ROOT / "scenarios" / "default.toml"
     result = CliRunner().invoke(
-        main, ["run", str(scenario), "--feed", "kafka://127.0.0.1:1/none?connect=2", "--out", str(tmp_path / "r.json")]
+        main,
+        [
+            "run",
+            str(scenario),
+            "--feed",
+            "kafka://127.0.0.1:1/none?connect=2",
+            "--out",
+            str(tmp_path / "r.json"),
+        ],
     )
     assert result.exit_code != 0
     assert "127.0.0.1:1" in result.output and "Traceback" not in result.output

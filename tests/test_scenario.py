@@ -48,7 +48,9 @@ def test_vectorised_sweep_is_one_engine_slot(tmp_path):
 
 
 def test_random_sweep_is_seeded_and_within_bounds(tmp_path):
-    text = BASE.split("[sweep]")[0] + """
+    text = (
+        BASE.split("[sweep]")[0]
+        + """
 [sweep]
 strategy = "ck_static"
 method = "random"
@@ -57,6 +59,7 @@ seed = 3
 [sweep.space]
 lambda_over = [0.1, 0.5]
 """
+    )
     a = load(tmp_path, text).sweep.parameter_sets()
     b = load(tmp_path, text).sweep.parameter_sets()
     assert a == b and len(a) == 20
@@ -120,3 +123,23 @@ def test_queue_model_is_chosen_by_name(tmp_path):
         load(tmp_path, BASE + '\n[queue]\nmodel = "fifo"\n')
     with pytest.raises(ScenarioError, match="only the 'probabilistic' model takes a power"):
         load(tmp_path, BASE + '\n[queue]\nmodel = "front_first"\npower = 2\n')
+
+
+def test_venue_settings_layer_scenario_over_default_over_source(tmp_path):
+    from sim.runner import venue_configs
+
+    s = load(
+        tmp_path,
+        BASE + "\n[venues.default]\nrebate = 0.001\n[venues.5]\nfee = 0.0025\nlatency_us = 350\nname = 'BZX'\n",
+    )
+    by_id = {c.venue_id: c for c in venue_configs(s, venue_ids=(2, 5, 38), source="synthetic:venues=3")}
+    # venue 5: fee and latency from [venues.5], rebate from [venues.default]
+    assert (by_id[5].fee, by_id[5].rebate, by_id[5].latency_ns, by_id[5].name) == (2_500_000, 1_000_000, 350_000, "BZX")
+    # venue 2: fee and latency from the synthetic market's own settings ($0.0030, 100 us... as published)
+    from feeds.synthetic import default_venue_settings
+
+    xnas = default_venue_settings(3)[0]
+    assert by_id[2].fee == 3_000_000 and by_id[2].latency_ns == xnas["latency_ns"]
+    assert by_id[2].rebate == 1_000_000
+    with pytest.raises(ScenarioError, match=r"\[venues.7\]: no such venue"):
+        venue_configs(load(tmp_path, BASE + "\n[venues.7]\nfee = 0.001\n"), venue_ids=(2, 5), source="x.csv")

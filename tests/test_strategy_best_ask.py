@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import SEC, T0, book_row, make_md, run_engine, venue
+
 from feeds.market import price_to_units as usd
 from strategies.best_ask import BestAsk
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import simpy
+from conftest import T0, book_row, make_md, venue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import T0, book_row, make_md, venue
 from venues.taken import TakenLiquidity
 from venues.venue import Venue
 from venues.view import BookView
@@ -82,8 +82,12 @@ def test_venue_matches_reference_share_by_share(events):
             rows.append([(ticks(p), s) for p, s in asks if s > 0])
     if not rows:
         rows = [[]]
-    md = make_md([book_row(T0 + i, 1, asks=[(f"{p / 1e9:.2f}", s) for p, s in r], levels=4)
-                  for i, r in enumerate(rows)])
+    md = make_md(
+        [
+            book_row(T0 + i, 1, asks=[(f"{p / 1e9:.2f}", s) for p, s in r], levels=4)
+            for i, r in enumerate(rows)
+        ]
+    )
     env = simpy.Environment()
     view = BookView(md, (1,), fee=[0], rebate=[0])
     sink = Sink()
@@ -114,7 +118,10 @@ def test_taken_is_cut_when_the_level_shrinks_and_kept_beyond_visible_depth():
     taken.on_book(np.array([100, 102, 0]), np.array([120, 40, 0]))
     assert taken.at(100).tolist() == [120, 50]
     assert taken.at(105).tolist() == [10, 10]
-    assert taken.available(np.array([100, 102, 0]), np.array([120, 40, 0])).tolist() == [[0, 40, 0], [70, 40, 0]]
+    assert taken.available(np.array([100, 102, 0]), np.array([120, 40, 0])).tolist() == [
+        [0, 40, 0],
+        [70, 40, 0],
+    ]
     # the best ask moves above 100: the level is gone, so is what we took there
     taken.on_book(np.array([101, 106, 0]), np.array([10, 10, 0]))
     assert taken.at(100) is None and taken.at(105) is None

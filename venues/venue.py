@@ -33,7 +33,9 @@ class Venue:
     Resting limit orders are held by ``venues.resting`` hooks (queue-aware fills).
     """
 
-    def __init__(self, env: simpy.Environment, index: int, config: VenueConfig, view: BookView, sink: OrderSink):
+    def __init__(
+        self, env: simpy.Environment, index: int, config: VenueConfig, view: BookView, sink: OrderSink
+    ):
         self.env = env
         self.index = index
         self.config = config
@@ -41,6 +43,8 @@ class Venue:
         self.sink = sink
         self.inbox: simpy.Store = simpy.Store(env)
         self.taken: dict[int, TakenLiquidity] = {}
+        # The owners whose ``taken`` holds anything: only they need each new book.
+        self._holding: dict[int, TakenLiquidity] = {}
         self.resting = None  # set by the engine when a strategy rests limit orders here
         self.process = env.process(self.run())
 
@@ -49,13 +53,14 @@ class Venue:
     def on_snapshot(self, row: int) -> None:
         """Show feed row ``row`` as this venue's book, and age what was taken and what rests."""
         self.view.apply(self.index, row)
-        if self.taken:
-            holding = [taken for taken in self.taken.values() if taken.by_px]
-            if holding:
-                # Read the new asks once for every owner that holds something here.
-                visible, deepest = visible_asks(*self.view.row_asks(row))
-                for taken in holding:
-                    taken.cut(visible, deepest)
+        holding = self._holding
+        if holding:
+            # Read the new asks once for every owner that holds something here.
+            visible, deepest = visible_asks(*self.view.row_asks(row))
+            for owner, taken in list(holding.items()):
+                taken.cut(visible, deepest)
+                if not taken:
+                    del holding[owner]
         if self.resting is not None:
             self.resting.on_snapshot(row)
 
@@ -130,6 +135,7 @@ class Venue:
             if not fill.any():
                 continue
             taken.add(px, fill)
+            self._holding[owner] = taken
             rem -= fill
             self.sink.on_fill(
                 Fill(

@@ -128,6 +128,7 @@ class _Run:
     count: int
     starts: dict[int, int] = attrs.field(factory=dict)
     ends: dict[int, schema.EndMarker] = attrs.field(factory=dict)
+    start: schema.StartMarker | None = None
 
     @property
     def complete(self) -> bool:
@@ -212,6 +213,8 @@ class _Reader:
                     msg.run, msg.created_ns, len(self.runs), msg.partitions, msg.count
                 )
             info.starts.setdefault(partition, record.offset)
+            if info.start is None:
+                info.start = msg
             return msg
         if isinstance(msg, schema.EndMarker):
             info = self.runs.get(msg.run)
@@ -507,6 +510,42 @@ def read_topic(spec: str, start: str | int | None = None, end: str | int | None 
     except ValueError as exc:
         raise FeedError(spec, str(exc)) from None
     return data.window(start_ns, end_ns)
+
+
+@attrs.define(eq=False)
+class LiveRun:
+    """A run being followed live: its start marker (venues, span, count), its snapshots as they come,
+    and, once they are exhausted, its end marker (the source's ``rows_read`` and ``dropped``)."""
+
+    start: schema.StartMarker
+    snapshots: Iterator[LiveSnapshot]
+    end: schema.EndMarker | None = None
+
+
+def open_live(spec: str | KafkaSpec) -> LiveRun:
+    """Wait for the run to follow (like ``iter_live``) and return its start marker with the stream.
+
+    The caller must exhaust or close ``snapshots`` (closing it closes the consumer).
+    """
+    spec = parse_spec(spec) if isinstance(spec, str) else spec
+    reader = _Reader(spec)
+    try:
+        reader.scan()
+        run = reader.wait_for_run(live=True)
+    except BaseException:
+        reader.close()
+        raise
+
+    def follow() -> Iterator[LiveSnapshot]:
+        try:
+            follower = _Follower(reader, run, live=True)
+            yield from follower.stream()
+            live.end = follower.end_marker()
+        finally:
+            reader.close()
+
+    live = LiveRun(start=run.start, snapshots=follow())
+    return live
 
 
 def iter_live(spec: str | KafkaSpec) -> Iterator[LiveSnapshot]:

@@ -170,7 +170,16 @@ def publish(
     try:
         for p in range(partitions):
             sender.send(
-                schema.encode_start(schema.StartMarker(partition=p, created_ns=time.time_ns(), **marker)),
+                schema.encode_start(
+                    schema.StartMarker(
+                        partition=p,
+                        created_ns=time.time_ns(),
+                        venues=data.venues,
+                        first_ts=int(data.ts_event[0]) if n else 0,
+                        last_ts=int(data.ts_event[-1]) if n else 0,
+                        **marker,
+                    )
+                ),
                 partition=p,
             )
         _send_rows(data, run, sender, speed, batch_max, on_progress, clock, sleep)

@@ -6,7 +6,10 @@ timestamps integer nanoseconds, exactly as in ``MarketData``: nothing is rounded
 
 ``sor.start/1``
     Opens a run on every partition: ``run``, ``partition``, ``partitions``,
-    ``count`` (snapshots to come), ``levels``, ``source``, ``symbol``, ``created_ns``.
+    ``count`` (snapshots to come), ``levels``, ``source``, ``symbol``, ``created_ns``,
+    and, so a live consumer can set up before the first snapshot, ``venues``
+    (the distinct venue ids) and ``first_ts``/``last_ts`` (the ``ts_event`` span);
+    these three are optional (an older producer leaves them out).
 ``sor.snapshot/1``
     One snapshot: ``run``, ``seq`` (0-based position in the run, global across
     partitions), ``ts_event``, ``ts_recv``, ``venue``, ``action`` and ``side``
@@ -69,6 +72,9 @@ class StartMarker:
     source: str
     symbol: str
     created_ns: int
+    venues: tuple[int, ...] = attrs.field(default=(), converter=tuple)
+    first_ts: int = 0
+    last_ts: int = 0
 
 
 @attrs.frozen
@@ -310,7 +316,16 @@ def decode(value: bytes | None) -> Message:
         columns = _single(obj, exact) if kind == SNAPSHOT else _batch(obj, exact)
         return Snapshots(run=_run(obj), columns=columns)
     if kind == START:
-        return StartMarker(**_marker_fields(obj), created_ns=_int(obj, "created_ns"))
+        venues = obj.get("venues", [])
+        if not isinstance(venues, list) or not all(type(v) is int and v >= 0 for v in venues):
+            raise MalformedMessage("field 'venues' must be a list of venue ids")
+        return StartMarker(
+            **_marker_fields(obj),
+            created_ns=_int(obj, "created_ns"),
+            venues=tuple(venues),
+            first_ts=_int(obj, "first_ts", minimum=0) if "first_ts" in obj else 0,
+            last_ts=_int(obj, "last_ts", minimum=0) if "last_ts" in obj else 0,
+        )
     if kind == END:
         fields = _marker_fields(obj)
         return EndMarker(**fields, rows_read=_int(obj, "rows_read", minimum=0), dropped=_dropped(obj))

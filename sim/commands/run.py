@@ -37,12 +37,31 @@ def _money(value: Any) -> str:
 def summary_table(result: dict[str, Any]) -> str:
     """Return the per-strategy table a person reads first."""
     labels = list(result["baselines"])
-    headers = ["strategy", "kind", "filled", "catch-up", "maker", "total cash $", "avg px $", "fees $", "rebates $"]
+    headers = [
+        "strategy",
+        "kind",
+        "filled",
+        "catch-up",
+        "maker",
+        "total cash $",
+        "avg px $",
+        "fees $",
+        "rebates $",
+    ]
     headers += [f"vs {b} bps" for b in labels]
     rows = []
     for name, s in result["strategies"].items():
-        row = [name, s["kind"], s["filled_shares"], s["catch_up_shares"], s["maker_shares"],
-               _money(s["total_cash"]), _money(s["avg_fill_px"]), _money(s["fees"]), _money(s["rebates"])]
+        row = [
+            name,
+            s["kind"],
+            s["filled_shares"],
+            s["catch_up_shares"],
+            s["maker_shares"],
+            _money(s["total_cash"]),
+            _money(s["avg_fill_px"]),
+            _money(s["fees"]),
+            _money(s["rebates"]),
+        ]
         from sim.results import compare
 
         for label in labels:
@@ -76,11 +95,19 @@ class _Progress:
 
 @click.command("run")
 @click.argument("scenario_path", metavar="SCENARIO", type=click.Path(dir_okay=False))
-@click.option("--data", "data_path", help="Replay this file (CSV/DBN) or source spec instead of the scenario's.")
-@click.option("--feed", help="Read the data from a feed URL instead, e.g. kafka://127.0.0.1:9092/mock_l1_stream.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Result JSON path [out/<scenario>.json].")
+@click.option(
+    "--data", "data_path", help="Replay this file (CSV/DBN) or source spec instead of the scenario's."
+)
+@click.option(
+    "--feed", help="Read the data from a feed URL instead, e.g. kafka://127.0.0.1:9092/mock_l1_stream."
+)
+@click.option(
+    "--out", "out_path", type=click.Path(dir_okay=False), help="Result JSON path [out/<scenario>.json]."
+)
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
-@click.option("--plot", "plot_dir", type=click.Path(file_okay=False), help="Also write figures and report.html here.")
+@click.option(
+    "--plot", "plot_dir", type=click.Path(file_okay=False), help="Also write figures and report.html here."
+)
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def run(scenario_path, data_path, feed, out_path, seed, plot_dir, quiet) -> None:
     """Run a scenario: replay its data once for every strategy, print the table, write the JSON."""
@@ -109,8 +136,10 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, quiet) -> None
                 f"{sw['distinct_total_cash']} distinct total cash{note}; best {result['best_parameters']}"
             )
         for label, bps in result["savings_vs_baselines_bps"].items():
-            click.echo(f"savings of {result['optimized']['strategy']} vs {label}: {_fmt(bps)} bps "
-                       f"(on {result['savings_basis'][label]})")
+            click.echo(
+                f"savings of {result['optimized']['strategy']} vs {label}: {_fmt(bps)} bps "
+                f"(on {result['savings_basis'][label]})"
+            )
         click.echo(f"wrote {out}")
     if plot_dir:
         from sim.report import ReportError, write_report

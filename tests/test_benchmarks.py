@@ -1,0 +1,108 @@
+"""The benchmark harness runs end to end in --quick mode and reports every measurement (no timings)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Every measurement the harness must report, with the numbers each must carry.
+EXPECTED = {
+    "allocator": ("speedup_3_venues", "target_speedup"),
+    "parse": ("median_s", "rows", "rows_per_s"),
+    "replay": ("median_s", "over_parse"),
+    "default_run": ("median_s", "over_parse", "target_over_parse"),
+    "memory": ("peak_rss_mb", "interpreter_and_imports_mb", "target_mb"),
+    "data_growth": ("target_16x_over_1x",),
+    "param_growth": ("target_1000_over_1",),
+    "profile_default_run": ("total_s",),
+    "queue_router": (),
+    "kafka": (),
+}
+# Measured only when their subject exists (a scenario, a broker); otherwise a status says why.
+OPTIONAL = {
+    "queue_router": ("median_s", "over_parse", "target_over_parse"),
+    "kafka": ("messages_per_s", "snapshots_per_s", "run_over_file", "target_messages_per_s"),
+}
+
+
+def numbers(value):
+    """Yield every number nested in ``value``."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from numbers(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from numbers(v)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    cache = tmp_path_factory.mktemp("bench-cache")
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out), "--cache", str(cache)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+def test_quick_run_writes_results_md_and_json(quick_run):
+    assert (quick_run / "RESULTS.md").is_file()
+    assert (quick_run / "results.json").is_file()
+
+
+def test_results_json_has_every_measurement_with_finite_numbers(quick_run):
+    results = json.loads((quick_run / "results.json").read_text())
+    assert results["quick"] is True
+    m = results["measurements"]
+    for key, fields in EXPECTED.items():
+        assert key in m, key
+        for field in fields:
+            assert field in m[key], (key, field)
+        if key in OPTIONAL:
+            if m[key].get("status") == "measured":
+                for field in OPTIONAL[key]:
+                    assert field in m[key], (key, field)
+            else:
+                assert m[key]["status"], key
+    assert [r["venues"] for r in m["allocator"]["rows"]] == [2, 3, 4, 5]
+    assert set(m["data_growth"]["runs"]) == {"1x", "4x", "16x"}
+    assert set(m["param_growth"]["runs"]) == {"1", "125", "1000"}
+    found = list(numbers(results))
+    assert found and all(math.isfinite(x) for x in found)
+
+
+def test_results_md_names_the_machine_and_every_target(quick_run):
+    text = (quick_run / "RESULTS.md").read_text()
+    results = json.loads((quick_run / "results.json").read_text())
+    assert results["machine"]["cpu"] in text
+    assert f"{results['machine']['cores']} cores" in text
+    assert f"Python {results['machine']['python']}" in text
+    for label in (
+        "allocator",
+        "T_parse",
+        "T_replay",
+        "T_run default",
+        "peak resident memory",
+        "16x data",
+        "1,000 parameter sets",
+        "queue-aware router",
+        "Kafka",
+    ):
+        assert label in text, label
