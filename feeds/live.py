@@ -36,8 +36,19 @@ class LiveMarket:
         z1 = lambda: np.zeros(capacity, dtype=np.int64)  # noqa: E731
         z2 = lambda: np.zeros((capacity, levels), dtype=np.int64)  # noqa: E731
         self.md = MarketData(
-            ts_event=z1(), ts_recv=z1(), venue=z1(), action=z1(), side=z1(), price=z1(), size=z1(),
-            bid_px=z2(), bid_sz=z2(), ask_px=z2(), ask_sz=z2(), source=source, symbol=symbol,
+            ts_event=z1(),
+            ts_recv=z1(),
+            venue=z1(),
+            action=z1(),
+            side=z1(),
+            price=z1(),
+            size=z1(),
+            bid_px=z2(),
+            bid_sz=z2(),
+            ask_px=z2(),
+            ask_sz=z2(),
+            source=source,
+            symbol=symbol,
         )
         self._it = snapshots
         self._start = start_ns

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 import numpy as np
 import simpy
 
+from feeds.live import LiveMarket
 from feeds.market import MarketData
 from sim.ledger import Ledger
 from strategies.base import Strategy
@@ -59,18 +60,26 @@ class Engine:
         seed: int,
         progress: Callable[[int, int], None] | None = None,
         resting_factory: Callable[[Venue], object] | None = None,
+        live: LiveMarket | None = None,
+        on_fill: Callable[[Fill], None] | None = None,
     ):
-        if len(md) == 0:
+        self.live = live
+        self._fill_hook = on_fill
+        if live is not None:
+            md = live.md
+        elif len(md) == 0:
             raise ValueError("no market data in the window")
         self.md = md
         self.target = int(target)
         self.start_ns = int(start_ns)
         self.end_ns = int(end_ns)
         self.progress = progress
-        self.env = simpy.Environment(initial_time=min(int(md.ts_event[0]), self.start_ns))
+        first = self.start_ns if live is not None else min(int(md.ts_event[0]), self.start_ns)
+        self.env = simpy.Environment(initial_time=first)
         venue_ids = tuple(c.venue_id for c in venues)
         index = {v: k for k, v in enumerate(venue_ids)}
-        missing = sorted(set(md.venues) - set(index))
+        self._venue_index = index
+        missing = [] if live is not None else sorted(set(md.venues) - set(index))
         if missing:
             raise ValueError(f"the data has venues with no settings: {missing}")
         self.view = BookView(md, venue_ids, fee=[c.fee for c in venues], rebate=[c.rebate for c in venues])
@@ -81,7 +90,9 @@ class Engine:
         self.links = [
             Link(self.env, c.latency_ns, v.inbox.put) for c, v in zip(venues, self.venues, strict=True)
         ]
-        self._row_venue = np.array([index[int(v)] for v in md.venue], dtype=np.int64) if len(md) else md.venue
+        self._row_venue = (
+            None if live is not None else np.array([index[int(v)] for v in md.venue], dtype=np.int64)
+        )
         self.strategies: list[Strategy] = []
         self.ledgers: list[Ledger] = []
         for owner, slot in enumerate(slots):
@@ -153,6 +164,8 @@ class Engine:
         strategy = self.strategies[fill.owner]
         strategy.filled += fill.qty
         strategy.on_fill(fill)
+        if self._fill_hook is not None:
+            self._fill_hook(fill)
 
     def on_report(self, report: OrderReport) -> None:
         self._orders.pop(report.order_id, None)
@@ -162,28 +175,55 @@ class Engine:
 
     # -- the replay ------------------------------------------------------------------
 
-    def _feed(self):
+    def _instants(self, row_venue: list[int]) -> Iterator[tuple[int, int, int]]:
+        """Yield ``(start, stop, ts)`` for every instant: the feed rows sharing one ``ts_event``.
+
+        ``row_venue`` receives each row's venue index as rows become known.
+        """
         md = self.md
         ts = md.ts_event
-        starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]).tolist()
-        bounds = starts + [len(md)]
-        ts_list = ts.tolist()
-        row_venue = self._row_venue.tolist()
+        if self.live is None:
+            starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]).tolist()
+            bounds = starts + [len(md)]
+            ts_list = ts.tolist()
+            row_venue.extend(self._row_venue.tolist())
+            for g in range(len(starts)):
+                yield bounds[g], bounds[g + 1], ts_list[bounds[g]]
+            return
+        # Live: rows are written while we replay, so an instant is complete only once
+        # the next row (or the end of the stream) has arrived.
+        market = self.live
+        index = self._venue_index
+        row = 0
+        while market.ensure(row + 1) > row:
+            t = int(ts[row])
+            stop = row + 1
+            while market.ensure(stop + 1) > stop and int(ts[stop]) == t:
+                stop += 1
+            for r in range(row, stop):
+                k = index.get(int(md.venue[r]))
+                if k is None:
+                    raise ValueError(f"the stream has a venue with no settings: {int(md.venue[r])}")
+                row_venue.append(k)
+            yield row, stop, t
+            row = stop
+
+    def _feed(self):
+        row_venue: list[int] = []
         # Bound once: the loop below runs once per distinct timestamp, tens of thousands of times.
         on_snapshot = [venue.on_snapshot for venue in self.venues]
         view = self.view
         env = self.env
         timeout = env.timeout
-        progress = self.progress
-        active = [s for s in self.strategies]
+        progress = self.progress if self.live is None else None
+        active = list(self.strategies)
         for s in active:
             s.on_start(view)
-        groups = len(starts)
+        instants = self._instants(row_venue)
+        groups = int(np.count_nonzero(np.diff(self.md.ts_event))) + 1 if progress is not None else 0
         every = max(1, groups // 200)
-        for g in range(groups):
-            start = bounds[g]
-            stop = bounds[g + 1]
-            t = ts_list[start]
+        g = 0
+        for start, stop, t in instants:
             if t > env.now:
                 yield timeout(t - env.now)
             for row in range(start, stop):
@@ -197,6 +237,7 @@ class Engine:
                 active = [s for s in active if not s.done]
             if progress is not None and g % every == 0:
                 progress(g, groups)
+            g += 1
         if self.end_ns > env.now:
             yield env.timeout(self.end_ns - env.now)
         if progress is not None:

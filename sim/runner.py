@@ -166,7 +166,11 @@ def run_scenario(
     )
     outcome = engine.run()
     result = build_result(scenario, md, configs, the_plan, outcome, start_ns, end_ns)
-    # Walk-forward (sim/walk_forward.py): extra runs on sub-windows, each without [walk_forward].
+    return with_walk_forward(result, scenario, md)
+
+
+def with_walk_forward(result: dict[str, Any], scenario: Scenario, md: MarketData) -> dict[str, Any]:
+    """Fill ``result["walk_forward"]`` when the scenario asks for it (extra runs on sub-windows)."""
     if scenario.walk_forward is not None:
         from sim.walk_forward import run_walk_forward
 

@@ -130,11 +130,17 @@ def test_venue_settings_layer_scenario_over_default_over_source(tmp_path):
 
     s = load(
         tmp_path,
-        BASE + "\n[venues.default]\nrebate = 0.001\n[venues.5]\nfee = 0.0025\nlatency_us = 350\nname = 'BZX'\n",
+        BASE
+        + "\n[venues.default]\nrebate = 0.001\n[venues.5]\nfee = 0.0025\nlatency_us = 350\nname = 'BZX'\n",
     )
     by_id = {c.venue_id: c for c in venue_configs(s, venue_ids=(2, 5, 38), source="synthetic:venues=3")}
     # venue 5: fee and latency from [venues.5], rebate from [venues.default]
-    assert (by_id[5].fee, by_id[5].rebate, by_id[5].latency_ns, by_id[5].name) == (2_500_000, 1_000_000, 350_000, "BZX")
+    assert (by_id[5].fee, by_id[5].rebate, by_id[5].latency_ns, by_id[5].name) == (
+        2_500_000,
+        1_000_000,
+        350_000,
+        "BZX",
+    )
     # venue 2: fee and latency from the synthetic market's own settings ($0.0030, 100 us... as published)
     from feeds.synthetic import default_venue_settings
 

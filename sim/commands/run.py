@@ -93,6 +93,43 @@ class _Progress:
             self.bar.__exit__(None, None, None)
 
 
+class _LivePrinter:
+    """Prints each fill as it happens and, every two seconds, how far the consumer is behind."""
+
+    def __init__(self, quiet: bool):
+        import time
+
+        self.quiet = quiet
+        self.clock = time.monotonic
+        self.last = self.clock()
+        self.rows = 0
+
+    def fill(self, name: str, venue_id: int, fill) -> None:
+        if self.quiet:
+            return
+        from feeds.market import units_to_decimal
+        from feeds.timeparse import format_ns
+
+        q = fill.qty
+        lo, hi = int(q.min()), int(q.max())
+        size = str(lo) if q.shape[0] == 1 else f"{lo if lo == hi else f'{lo}..{hi}'} ({q.shape[0]} lanes)"
+        tag = " catch-up" if fill.catch_up else ""
+        click.echo(
+            f"{format_ns(fill.ts)[11:23]}  {name:<14} venue {venue_id:<3} {fill.liquidity.value:<5} "
+            f"{size} @ {units_to_decimal(fill.price)}{tag}"
+        )
+
+    def row(self, item) -> None:
+        self.rows += 1
+        now = self.clock()
+        if not self.quiet and now - self.last >= 2.0:
+            self.last = now
+            click.echo(
+                f"-- {self.rows} snapshots, consumer lag {item.lag_messages} msgs / {item.lag_ms:.0f} ms",
+                err=True,
+            )
+
+
 @click.command("run")
 @click.argument("scenario_path", metavar="SCENARIO", type=click.Path(dir_okay=False))
 @click.option(
@@ -108,10 +145,16 @@ class _Progress:
 @click.option(
     "--plot", "plot_dir", type=click.Path(file_okay=False), help="Also write figures and report.html here."
 )
+@click.option(
+    "--live", is_flag=True, help="With --feed kafka://: replay as the producer paces it, printing fills."
+)
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def run(scenario_path, data_path, feed, out_path, seed, plot_dir, quiet) -> None:
+def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -> None:
     """Run a scenario: replay its data once for every strategy, print the table, write the JSON."""
     from sim.runner import run_scenario
+
+    if live and not (feed or "").startswith("kafka://"):
+        raise click.UsageError("--live needs --feed kafka://HOST:PORT/TOPIC")
 
     try:
         scenario = Scenario.from_toml(scenario_path)
@@ -120,7 +163,13 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, quiet) -> None
             scenario = attrs.evolve(scenario, data=attrs.evolve(scenario.data, source=override))
         if seed is not None:
             scenario = attrs.evolve(scenario, seed=seed)
-        result = run_scenario(scenario, progress=None if quiet else _Progress("replaying"))
+        if live:
+            from sim.live import run_live
+
+            printer = _LivePrinter(quiet)
+            result = run_live(scenario, feed, on_fill=printer.fill, on_row=printer.row)
+        else:
+            result = run_scenario(scenario, progress=None if quiet else _Progress("replaying"))
         out = Path(out_path) if out_path else Path("out") / f"{Path(scenario_path).stem}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         write_json(result, out)
