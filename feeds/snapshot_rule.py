@@ -32,9 +32,23 @@ from feeds.timeparse import format_ns
 def first_per_instant(ts_event: np.ndarray, venue: np.ndarray) -> np.ndarray:
     """Return a mask of the first row of every ``(ts_event, venue)`` pair, in row order."""
     n = ts_event.shape[0]
-    keep = np.zeros(n, dtype=bool)
     if n == 0:
+        return np.zeros(0, dtype=bool)
+    if bool(np.all(ts_event[1:] >= ts_event[:-1])):
+        # The usual file is in time order: only rows sharing an instant with a neighbour
+        # can be duplicates, so sort just those.
+        same = ts_event[1:] == ts_event[:-1]
+        shared = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+        keep = np.ones(n, dtype=bool)
+        if shared.size:
+            keep[shared] = _first_of_pairs(ts_event[shared], venue[shared])
         return keep
+    return _first_of_pairs(ts_event, venue)
+
+
+def _first_of_pairs(ts_event: np.ndarray, venue: np.ndarray) -> np.ndarray:
+    n = ts_event.shape[0]
+    keep = np.zeros(n, dtype=bool)
     # lexsort is stable, so within a pair the earliest row comes first.
     order = np.lexsort((venue, ts_event))
     ts_sorted, venue_sorted = ts_event[order], venue[order]
@@ -49,6 +63,8 @@ def check_time_order(ts_event: np.ndarray, source: str, venue: np.ndarray | None
 
     Without ``venue`` every row counts as one venue's.
     """
+    if ts_event.shape[0] < 2 or bool(np.all(ts_event[1:] >= ts_event[:-1])):
+        return
     if venue is None:
         venue = np.zeros_like(ts_event)
     order = np.argsort(venue, kind="stable")
@@ -125,7 +141,9 @@ def assemble(
     if duplicates:
         dropped["duplicate_ts_venue"] = duplicates
     rows = kept[first]
-    rows = rows[np.argsort(ts_event[rows], kind="stable")]
+    ts_rows = ts_event[rows]
+    if not bool(np.all(ts_rows[1:] >= ts_rows[:-1])):
+        rows = rows[np.argsort(ts_rows, kind="stable")]
     data = MarketData(
         ts_event=ts_event[rows],
         ts_recv=ts_recv[rows],
