@@ -27,6 +27,7 @@ def avg_price(cash_units: int, shares: int) -> Decimal | None:
 
 def savings_bps(baseline: Decimal, optimized: Decimal) -> Decimal:
     """Return ``(baseline − optimized) / baseline × 10,000`` for a buy, to 0.0001 bps."""
+    baseline, optimized = Decimal(baseline), Decimal(optimized)
     return ((baseline - optimized) / baseline * 10000).quantize(BPS_PLACES, rounding=ROUND_HALF_EVEN)
 
 

@@ -9,7 +9,7 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     || echo "tests/run.sh: could not install chromium; the browser test will say so" >&2
 fi
 if python3 -c "import sim.commands.kafka" 2>/dev/null; then
-  sor kafka up
-  trap 'sor kafka down || true' EXIT
+  python3 -m sim kafka up
+  trap "python3 -m sim kafka down || true" EXIT
 fi
 python3 -m pytest -q "$@"

@@ -55,3 +55,8 @@ def test_json_never_writes_nan_and_keeps_money_exact():
         dumps({"x": float("nan")})
     with pytest.raises(ValueError):
         dumps({"x": Decimal("Infinity")})
+
+
+def test_savings_from_a_result_read_back_with_integer_cash():
+    # A whole-dollar total reads back from JSON as an int: the arithmetic must stay exact.
+    assert savings_bps(250000, Decimal("248750")) == Decimal("50.0000")
