@@ -83,7 +83,7 @@ class Engine:
         if missing:
             raise ValueError(f"the data has venues with no settings: {missing}")
         self.view = BookView(md, venue_ids, fee=[c.fee for c in venues], rebate=[c.rebate for c in venues])
-        self.venues = [Venue(self.env, k, c, self.view, self) for k, c in enumerate(venues)]
+        self.venues = [Venue(self.env, k, c, self.view, self, feed=md) for k, c in enumerate(venues)]
         if resting_factory is not None:
             for venue in self.venues:
                 venue.resting = resting_factory(venue)
@@ -166,6 +166,14 @@ class Engine:
         strategy.on_fill(fill)
         if self._fill_hook is not None:
             self._fill_hook(fill)
+
+    def headroom(self, owner: int) -> np.ndarray:
+        strategy = self.strategies[owner]
+        room = strategy.target - strategy.filled
+        for order in self._orders.values():
+            if order.owner == owner and order.kind is OrderKind.MARKETABLE:
+                room = room - order.qty
+        return room
 
     def on_report(self, report: OrderReport) -> None:
         self._orders.pop(report.order_id, None)

@@ -37,8 +37,8 @@ Never more than the target
     Overbooking (``M + sum L > remaining``) is the model's choice. When every lane
     has its target, all working orders are cancelled. A lane that completes while
     other lanes still trade cannot cancel alone (an order carries every lane), so
-    its resting shares are capped at the venue: ``maker_headroom()`` (target less
-    filled less marketable shares in flight) bounds every maker fill, and
+    its resting shares are capped at the venue: the engine's ``headroom(owner)`` (target
+    less filled less marketable shares in flight) bounds every maker fill, and
     ``venues.resting.RestingBook`` books the excess as cancelled. That cap also
     removes the residual risk of fills landing within a cancel's latency.
 """
@@ -205,15 +205,8 @@ class ContKukanov(Strategy):
         self.estimator: OutflowEstimator | None = None
         self._view: BookView | None = None
         self._working: dict[int, tuple[int, OrderKind]] = {}
-        self._taking = np.zeros(self.lanes, dtype=np.int64)
         self._due = False
         self._closing = False
-
-    # -- the venue-side cap ---------------------------------------------------------
-
-    def maker_headroom(self) -> np.ndarray:
-        """Return the shares per lane resting orders may still fill: target - filled - taking in flight."""
-        return self.target - self.filled - self._taking
 
     # -- callbacks ------------------------------------------------------------------
 
@@ -228,17 +221,12 @@ class ContKukanov(Strategy):
         self.estimator.update(view)
 
     def on_fill(self, fill: Fill) -> None:
-        working = self._working.get(fill.order_id)
-        if working is not None and working[1] is OrderKind.MARKETABLE:
-            self._taking -= fill.qty
         if self.done and not self._closing:
             self._closing = True
             self._cancel_limits()
 
     def on_report(self, report: OrderReport) -> None:
-        working = self._working.pop(report.order_id, None)
-        if working is not None and working[1] is OrderKind.MARKETABLE:
-            self._taking -= report.cancelled
+        self._working.pop(report.order_id, None)
         if self._due and not self._working:
             self._due = False
             self._decide()
@@ -365,4 +353,3 @@ class ContKukanov(Strategy):
             if qty[v].any():
                 order_id = self.buy(v, qty[v], limit_px[v])
                 self._working[order_id] = (v, OrderKind.MARKETABLE)
-                self._taking += qty[v]

@@ -82,8 +82,7 @@ class RestingBook:
         self.venue = venue
         self.queue_model: QueueModel = DEFAULT_QUEUE_MODEL if queue_model is None else queue_model
         self._headroom = headroom
-        # The feed's columns: the row being applied is not yet in ``view.column``.
-        self._md = venue.view._md
+        self._md = venue.feed
         self._tracker: QueueTracker | None = None
         self._orders: dict[int, _Working] = {}
 
@@ -202,20 +201,14 @@ class RestingBook:
     def headroom(self, owner: int) -> np.ndarray | None:
         """Return the shares per lane ``owner`` may still buy from resting orders.
 
-        The ``headroom`` callable given at construction decides if there is one.
-        Otherwise the owner is looked up in the sink's ``strategies`` (the engine's):
-        its ``maker_headroom()`` if it defines one (a strategy with marketable
-        orders in flight knows they will fill too), else ``target - filled``.
-        ``None`` (no cap) when the sink has no strategies.
+        The ``headroom`` callable given at construction decides if there is one;
+        otherwise the venue's sink (the engine) does: target less filled less
+        marketable shares in flight. ``None`` (no cap) when neither can tell.
         """
         if self._headroom is not None:
             return self._headroom(owner)
-        strategies = getattr(self.venue.sink, "strategies", None)
-        if strategies is None:
-            return None
-        strategy = strategies[owner]
-        own = getattr(strategy, "maker_headroom", None)
-        return own() if own is not None else strategy.target - strategy.filled
+        ask = getattr(self.venue.sink, "headroom", None)
+        return None if ask is None else ask(owner)
 
     # -- internals ------------------------------------------------------------------
 

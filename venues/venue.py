@@ -7,6 +7,7 @@ from typing import Protocol
 import numpy as np
 import simpy
 
+from feeds.market import MarketData
 from venues.config import VenueConfig
 from venues.orders import ChildOrder, Fill, Liquidity, OrderKind, OrderReport
 from venues.taken import TakenLiquidity, visible_asks
@@ -19,6 +20,10 @@ class OrderSink(Protocol):
     def on_fill(self, fill: Fill) -> None: ...
 
     def on_report(self, report: OrderReport) -> None: ...
+
+    def headroom(self, owner: int) -> np.ndarray:
+        """Return the shares per lane ``owner`` may still receive: target - filled - marketable in flight."""
+        ...
 
 
 class Venue:
@@ -34,9 +39,17 @@ class Venue:
     """
 
     def __init__(
-        self, env: simpy.Environment, index: int, config: VenueConfig, view: BookView, sink: OrderSink
+        self,
+        env: simpy.Environment,
+        index: int,
+        config: VenueConfig,
+        view: BookView,
+        sink: OrderSink,
+        feed: MarketData | None = None,
     ):
         self.env = env
+        #: The feed's columns, including the row being applied (the view shows rows up to the last).
+        self.feed = feed if feed is not None else view._md
         self.index = index
         self.config = config
         self.view = view
