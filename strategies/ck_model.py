@@ -442,7 +442,7 @@ def _draw_outflows(xi: XiSource, n_iter: int, k: int, rng: np.random.Generator) 
 
 
 def sa_allocate(
-    S: float,
+    S: float | ArrayLike,
     Q: ArrayLike,
     xi: XiSource,
     params: CostParams | CostParamsBatch,
@@ -465,8 +465,9 @@ def sa_allocate(
 
     Parameters
     ----------
-    S : float
-        Target shares.
+    S : float or array_like of shape ``[P]``
+        Target shares; with a :class:`CostParamsBatch`, one per parameter set if
+        given as an array (the lanes of a sweep fill differently over time).
     Q : array_like, shape ``[K]``
         Queue ahead at each venue, in shares.
     xi : array_like of shape ``[N, K]`` or callable
@@ -496,25 +497,33 @@ def sa_allocate(
     excess = _draw_outflows(xi, n_iter, k, rng) - queue
     passive_fill = np.clip(excess, 0.0, None)
 
-    gamma = np.atleast_1d(sa_step_size(S, n_iter, params))[:, None]
+    target = np.asarray(S, dtype=np.float64)
+    if target.ndim == 1:
+        if single or target.shape[0] != n_sets:
+            sets = 1 if single else n_sets
+            raise ValueError(f"S has {target.shape[0]} targets for {sets} parameter set(s)")
+        project_to = target[:, None]
+    else:
+        target = float(target)
+        project_to = target
+    gamma = np.atleast_1d(sa_step_size(target, n_iter, params))[:, None]
     market_base = h + f + theta
     under_pen = lambda_u + theta
     maker_gain = h[:, None] + r
-    target = float(S)
 
     X = np.zeros((n_sets, k + 1))
-    X[:, 1:] = S / k
+    X[:, 1:] = (project_to if np.ndim(project_to) else target) / k
     total = np.zeros_like(X)
     grad = np.empty_like(X)
     for n in range(n_iter):
         M, L = X[:, 0], X[:, 1:]
         executed = M + np.minimum(passive_fill[n], L).sum(axis=1)
-        miss = lambda_o * (executed > S) - under_pen * (executed < S)
+        miss = lambda_o * (executed > target) - under_pen * (executed < target)
         grad[:, 0] = market_base + miss
         # d fill_k / d L_k is 1 while the outflow reaches past the order's back.
         np.multiply(excess[n] > L, miss[:, None] - maker_gain, out=grad[:, 1:])
         grad[:, 1:] += theta[:, None]
-        X = _project_rows(X - gamma * grad, target)
+        X = _project_rows(X - gamma * grad, project_to)
         total += X
     mean = total / n_iter
     return mean[0] if single else mean

@@ -32,7 +32,7 @@ One venue with a bid
     The closed form (``ck_model.single_venue_optimum``); none: market order only.
 Several venues
     Projected stochastic approximation with ``sa_samples`` iterations, all lanes in
-    one vectorised call (:func:`sa_allocate_lanes`), drawing from ``self.rng``.
+    one vectorised call (``ck_model.sa_allocate`` with a target per lane), drawing from ``self.rng``.
 Never more than the target
     Overbooking (``M + sum L > remaining``) is the model's choice. When every lane
     has its target, all working orders are cancelled. A lane that completes while
@@ -54,13 +54,7 @@ import attrs
 import numpy as np
 
 from strategies.base import ParameterError, Strategy
-from strategies.ck_model import (
-    CostParamsBatch,
-    project_feasible,
-    round_allocation,
-    sa_step_size,
-    single_venue_optimum,
-)
+from strategies.ck_model import CostParamsBatch, round_allocation, sa_allocate, single_venue_optimum
 from strategies.outflow import OutflowEstimator
 from venues.orders import Fill, OrderKind, OrderReport
 from venues.view import BookView
@@ -88,66 +82,6 @@ class Decision:
     xi: np.ndarray
     params: CostParamsBatch | None = None
     waited: bool = False
-
-
-def sa_allocate_lanes(
-    S: np.ndarray,
-    Q: np.ndarray,
-    xi: np.ndarray,
-    params: CostParamsBatch,
-    n_iter: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Run ``ck_model.sa_allocate``'s iteration with a target per parameter set.
-
-    The lanes of a sweep fill differently, so after the first decision each has its
-    own target ``S[p]``. The iteration, start point, step and common outflow draws
-    are those of ``sa_allocate``; only ``S`` is a column.
-
-    Parameters
-    ----------
-    S : ndarray, shape ``[P]``
-        Target shares of each parameter set.
-    Q : ndarray, shape ``[K]``
-        Queue ahead at each venue.
-    xi : ndarray, shape ``[N, K]``
-        Outflow samples, drawn with replacement.
-    params : CostParamsBatch
-        ``P`` cost functions.
-    n_iter : int
-        Iterations (one outflow draw each).
-    rng : numpy.random.Generator
-        Source of the draws.
-
-    Returns
-    -------
-    ndarray, shape ``[P, K + 1]``
-        Continuous decisions ``[M, L_1..L_K]``.
-    """
-    target = np.asarray(S, dtype=np.float64)
-    r = params.r
-    k = r.shape[1]
-    pool = np.atleast_2d(np.asarray(xi, dtype=np.float64))
-    excess = pool[rng.integers(0, pool.shape[0], size=n_iter)] - np.asarray(Q, dtype=np.float64)
-    passive_fill = np.clip(excess, 0.0, None)
-    gamma = np.atleast_1d(sa_step_size(target, n_iter, params))[:, None]
-    market_base = params.h + params.f + params.theta
-    under_pen = params.lambda_u + params.theta
-    maker_gain = params.h[:, None] + r
-    X = np.zeros((target.shape[0], k + 1))
-    X[:, 1:] = target[:, None] / k
-    total = np.zeros_like(X)
-    grad = np.empty_like(X)
-    for n in range(n_iter):
-        M, L = X[:, 0], X[:, 1:]
-        executed = M + np.minimum(passive_fill[n], L).sum(axis=1)
-        miss = params.lambda_o * (executed > target) - under_pen * (executed < target)
-        grad[:, 0] = market_base + miss
-        np.multiply(excess[n] > L, miss[:, None] - maker_gain, out=grad[:, 1:])
-        grad[:, 1:] += params.theta[:, None]
-        X = project_feasible(X - gamma * grad, target)
-        total += X
-    return total / n_iter
 
 
 def _number(kind: str, name: str, value: Any, *, positive: bool = False) -> float:
@@ -320,7 +254,7 @@ class ContKukanov(Strategy):
                 m, l1 = single_venue_optimum(int(need[p]), int(queue[0]), samples[:, 0], params=params[p])
                 market[p], limit[p, usable[0]] = m, l1
             return market, limit
-        X = sa_allocate_lanes(need, queue, samples, params, self.sa_samples, self.rng)
+        X = sa_allocate(need, queue, samples, params, self.sa_samples, self.rng)
         for p in live:
             whole = round_allocation(X[p], int(need[p]))
             market[p] = whole[0]

@@ -10,7 +10,7 @@ from feeds.synthetic import SynthConfig, default_venue_settings, generate
 from sim.engine import Engine, StrategySlot
 from strategies.base import ParameterError
 from strategies.ck_model import CostParams, CostParamsBatch, sa_allocate, single_venue_optimum
-from strategies.cont_kukanov import ContKukanov, sa_allocate_lanes
+from strategies.cont_kukanov import ContKukanov
 from venues.config import VenueConfig
 from venues.orders import Liquidity, OrderKind
 from venues.resting import RestingBook
@@ -244,7 +244,7 @@ def test_parameters_change_outcomes_on_a_small_synthetic_market():
     assert any(f.liquidity is Liquidity.MAKER for f in ledger.fills)
 
 
-def test_lane_sa_matches_ck_model_sa_when_targets_are_equal():
+def test_sa_with_a_target_per_lane_matches_one_target_when_targets_are_equal():
     rng = np.random.default_rng(0)
     xi = rng.integers(0, 800, size=(200, 3))
     params = [
@@ -253,10 +253,10 @@ def test_lane_sa_matches_ck_model_sa_when_targets_are_equal():
     ]
     batch = CostParamsBatch.from_params(params)
     q = np.array([300.0, 150.0, 500.0])
-    ours = sa_allocate_lanes(np.full(3, 1000.0), q, xi, batch, 500, np.random.default_rng(9))
+    ours = sa_allocate(np.full(3, 1000.0), q, xi, batch, 500, np.random.default_rng(9))
     theirs = sa_allocate(1000.0, q, xi, batch, 500, np.random.default_rng(9))
     np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-9)
     # Different targets per lane: each lane is its own problem.
     solo = sa_allocate(400.0, q, xi, batch[1], 500, np.random.default_rng(9))
-    mixed = sa_allocate_lanes(np.array([1000.0, 400.0, 1000.0]), q, xi, batch, 500, np.random.default_rng(9))
+    mixed = sa_allocate(np.array([1000.0, 400.0, 1000.0]), q, xi, batch, 500, np.random.default_rng(9))
     np.testing.assert_allclose(mixed[1], solo, rtol=1e-9, atol=1e-9)
