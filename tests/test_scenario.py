@@ -149,3 +149,18 @@ def test_venue_settings_layer_scenario_over_default_over_source(tmp_path):
     assert by_id[2].rebate == 1_000_000
     with pytest.raises(ScenarioError, match=r"\[venues.7\]: no such venue"):
         venue_configs(load(tmp_path, BASE + "\n[venues.7]\nfee = 0.001\n"), venue_ids=(2, 5), source="x.csv")
+
+
+def test_queue_model_reaches_every_venue_resting_book(tmp_path):
+    from types import SimpleNamespace
+
+    from sim.runner import _resting_factory
+    from venues.queue import FrontFirst, ProbabilisticQueue, Proportional
+
+    fake_venue = SimpleNamespace(feed=None, view=SimpleNamespace(_md=None))
+    cases = [("", Proportional), ('\n[queue]\nmodel = "front_first"\n', FrontFirst)]
+    for extra, cls in cases:
+        book = _resting_factory(load(tmp_path, BASE + extra))(fake_venue)
+        assert type(book.queue_model) is cls
+    book = _resting_factory(load(tmp_path, BASE + '\n[queue]\nmodel = "probabilistic"\npower = 3\n'))(fake_venue)
+    assert isinstance(book.queue_model, ProbabilisticQueue) and book.queue_model.power == 3.0
