@@ -19,7 +19,7 @@ ARL = DATA / "other_trial_mbp10_ARL_2025-07-17__Hemanth-Kumar-04_mbp.csv"
 needs_data = pytest.mark.skipif(not (EXCERPT.exists() and ARL.exists()), reason="shared data not present")
 
 
-def same_arrays(a, b) -> None:
+def assert_same_arrays(a, b) -> None:
     for name in _COLUMNS:
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
 
@@ -63,7 +63,7 @@ def test_synthetic_market_round_trips_exactly(tmp_path):
     path = tmp_path / "syn.csv"
     write_csv(md, path)
     back = read_csv(path)
-    same_arrays(md, back)
+    assert_same_arrays(md, back)
     assert back.rows_read == len(md) and back.dropped == {}
     assert back.symbol == md.symbol
 
@@ -89,7 +89,7 @@ def test_real_files_round_trip(tmp_path, path):
     md = read_csv(path)
     out = tmp_path / "again.csv"
     write_csv(md, out)
-    same_arrays(md, read_csv(out))
+    assert_same_arrays(md, read_csv(out))
 
 
 @needs_data
@@ -119,4 +119,4 @@ def test_one_level_book_round_trips(tmp_path):
     write_csv(one, path)
     back = read_csv(path)
     assert back.levels == 1
-    same_arrays(one, back)
+    assert_same_arrays(one, back)

@@ -479,7 +479,7 @@ def test_cli_writes_to_out_dir(result_file: Path, tmp_path: Path):
     )
 
 
-def _fails_in_one_line(path: Path, *fragments: str) -> str:
+def _assert_fails_in_one_line(path: Path, *fragments: str) -> str:
     done = CliRunner().invoke(report, [str(path), "--out", str(path.parent / "never")])
     assert done.exit_code != 0
     assert not isinstance(done.exception, Exception) or isinstance(done.exception, SystemExit)
@@ -496,20 +496,20 @@ def _fails_in_one_line(path: Path, *fragments: str) -> str:
 def test_cli_rejects_a_file_that_is_not_json(tmp_path: Path):
     path = tmp_path / "r.json"
     path.write_text("strategies: none\n", encoding="utf-8")
-    _fails_in_one_line(path, "not JSON", "line 1")
+    _assert_fails_in_one_line(path, "not JSON", "line 1")
 
 
 def test_cli_rejects_a_strategy_without_fills(tmp_path: Path):
     result = hand_built_result()
     del result["strategies"]["twap"]["fills"]
-    message = _fails_in_one_line(write_json(tmp_path / "r.json", result), "'strategies.twap.fills'")
+    message = _assert_fails_in_one_line(write_json(tmp_path / "r.json", result), "'strategies.twap.fills'")
     assert message.endswith("missing")
 
 
 def test_cli_rejects_a_result_without_strategies(tmp_path: Path):
     result = hand_built_result()
     del result["strategies"]
-    _fails_in_one_line(write_json(tmp_path / "r.json", result), "'strategies'", "missing")
+    _assert_fails_in_one_line(write_json(tmp_path / "r.json", result), "'strategies'", "missing")
 
 
 def drop(*path):
@@ -572,19 +572,19 @@ def put(value, *path):
 def test_cli_names_the_missing_or_bad_field(tmp_path: Path, change, field, why):
     result = hand_built_result()
     change(result)
-    _fails_in_one_line(write_json(tmp_path / "r.json", result), f"field '{field}'", why)
+    _assert_fails_in_one_line(write_json(tmp_path / "r.json", result), f"field '{field}'", why)
 
 
 def test_cli_rejects_nan(tmp_path: Path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps(hand_built_result()).replace("66853.4", "NaN", 1), encoding="utf-8")
-    _fails_in_one_line(path, "not JSON", "NaN")
+    _assert_fails_in_one_line(path, "not JSON", "NaN")
 
 
 def test_cli_rejects_a_file_that_is_not_text(tmp_path: Path):
     path = tmp_path / "r.json"
     path.write_bytes(PNG_SIGNATURE + b"\xff\xfe")
-    _fails_in_one_line(path, "not JSON")
+    _assert_fails_in_one_line(path, "not JSON")
 
 
 def test_without_matplotlib_the_cli_says_how_to_install_it(result_file: Path, monkeypatch):
