@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 from feeds.market import MarketData, price_to_units
 from sim.engine import Engine, StrategySlot
 from venues.config import VenueConfig
+
+# CI runs the same property-test examples every time (a red CI must mean a real change),
+# and a noisy shared machine must not fail a test for being slow.
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+)
+if os.environ.get("CI", "").lower() == "true":
+    settings.load_profile("ci")
 
 T0 = 1_722_519_392_000_000_000  # 2024-08-01T13:36:32Z
 SEC = 1_000_000_000

@@ -162,5 +162,6 @@ def test_queue_model_reaches_every_venue_resting_book(tmp_path):
     for extra, cls in cases:
         book = _resting_factory(load(tmp_path, BASE + extra))(fake_venue)
         assert type(book.queue_model) is cls
-    book = _resting_factory(load(tmp_path, BASE + '\n[queue]\nmodel = "probabilistic"\npower = 3\n'))(fake_venue)
+    probabilistic = load(tmp_path, BASE + '\n[queue]\nmodel = "probabilistic"\npower = 3\n')
+    book = _resting_factory(probabilistic)(fake_venue)
     assert isinstance(book.queue_model, ProbabilisticQueue) and book.queue_model.power == 3.0
