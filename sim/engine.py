@@ -21,6 +21,11 @@ from venues.view import BookView
 _TIMER_PRIORITY = 2  # SimPy runs lower numbers first at equal times; NORMAL is 1
 
 
+def _call(message: tuple[Callable, object]) -> None:
+    tell, payload = message
+    tell(payload)
+
+
 @attrs.frozen
 class StrategySlot:
     """One strategy instance to run: its class, its name in the results, its parameter lanes."""
@@ -90,6 +95,9 @@ class Engine:
         self.links = [
             Link(self.env, c.latency_ns, v.inbox.put) for c, v in zip(venues, self.venues, strict=True)
         ]
+        self._response_ns = [c.response_latency_ns for c in venues]
+        self.responses = [Link(self.env, c.response_latency_ns, _call) for c in venues]
+        self._closed = False
         self._row_venue = (
             None if live is not None else np.array([index[int(v)] for v in md.venue], dtype=np.int64)
         )
@@ -161,15 +169,14 @@ class Engine:
 
     def on_fill(self, fill: Fill) -> None:
         self.ledgers[fill.owner].record(fill)
-        strategy = self.strategies[fill.owner]
-        strategy.filled += fill.qty
-        strategy.on_fill(fill)
         if self._fill_hook is not None:
             self._fill_hook(fill)
+        self._respond(fill.venue, self._tell_fill, fill)
 
     def headroom(self, owner: int) -> np.ndarray:
+        # The venue's truth (the ledger), not what the strategy has heard so far.
         strategy = self.strategies[owner]
-        room = strategy.target - strategy.filled
+        room = strategy.target - self.ledgers[owner].filled
         for order in self._orders.values():
             if order.owner == owner and order.kind is OrderKind.MARKETABLE:
                 room = room - order.qty
@@ -177,6 +184,22 @@ class Engine:
 
     def on_report(self, report: OrderReport) -> None:
         self._orders.pop(report.order_id, None)
+        self._respond(report.venue, self._tell_report, report)
+
+    def _respond(self, venue: int, tell: Callable, message) -> None:
+        # A zero response latency tells the strategy at once, inside the venue's step;
+        # so does the closing sweep, after which no event runs.
+        if self._closed or self._response_ns[venue] == 0:
+            tell(message)
+        else:
+            self.responses[venue].send((tell, message))
+
+    def _tell_fill(self, fill: Fill) -> None:
+        strategy = self.strategies[fill.owner]
+        strategy.filled += fill.qty
+        strategy.on_fill(fill)
+
+    def _tell_report(self, report: OrderReport) -> None:
         strategy = self.strategies[report.owner]
         strategy.pending -= report.filled + report.cancelled
         strategy.on_report(report)
@@ -261,6 +284,7 @@ class Engine:
             if venue.resting is not None:
                 venue.resting.cancel_all()
         self.env.run()
+        self._closed = True
         self._catch_up()
         return RunOutcome(ledgers=tuple(self.ledgers), end_ns=self.now)
 
@@ -274,7 +298,7 @@ class Engine:
             if view.ask_sz[k, level] > 0
         )
         for owner, strategy in enumerate(self.strategies):
-            rem = strategy.target - strategy.filled
+            rem = strategy.target - self.ledgers[owner].filled
             np.maximum(rem, 0, out=rem)
             if not rem.any():
                 continue

@@ -65,6 +65,7 @@ def venue_configs(
                 fee=_layered("fee", layers, base, DEFAULT_FEE),
                 rebate=_layered("rebate", layers, base, DEFAULT_REBATE),
                 latency_ns=_layered("latency_ns", layers, base, DEFAULT_LATENCY_NS),
+                response_latency_ns=_layered("response_latency_ns", layers, base, 0),
                 name=(spec.name if spec and spec.name else str(base.get("name", ""))),
             )
         )
@@ -305,6 +306,7 @@ def build_result(
                 "fee_per_share": units_to_decimal(c.fee),
                 "rebate_per_share": units_to_decimal(c.rebate),
                 "latency_us": units_to_decimal(c.latency_ns * 1_000_000),
+                "response_latency_us": units_to_decimal(c.response_latency_ns * 1_000_000),
             }
             for c in configs
         },

@@ -75,6 +75,7 @@ class VenueSpec:
     fee: int | None = None
     rebate: int | None = None
     latency_ns: int | None = None
+    response_latency_ns: int | None = None
     name: str | None = None
 
 
@@ -197,16 +198,14 @@ class Scenario:
             if key != "default" and not key.isdigit():
                 raise ScenarioError(f"{where}: venue keys are publisher ids or 'default'")
             table = _table(where, table)
-            _check_keys(where, table, {"fee", "rebate", "latency_us", "name"})
-            latency = table.get("latency_us")
-            if latency is not None and (
-                isinstance(latency, bool) or not isinstance(latency, int | float) or latency < 0
-            ):
-                raise ScenarioError(f"{where}: latency_us: must be a number >= 0, got {latency!r}")
+            _check_keys(where, table, {"fee", "rebate", "latency_us", "response_latency_us", "name"})
+            latency = _microseconds(where, table, "latency_us")
+            response = _microseconds(where, table, "response_latency_us")
             venues[key] = VenueSpec(
                 fee=dollars_to_units(f"{where} fee", table["fee"]) if "fee" in table else None,
                 rebate=dollars_to_units(f"{where} rebate", table["rebate"]) if "rebate" in table else None,
-                latency_ns=int(round(latency * 1000)) if latency is not None else None,
+                latency_ns=latency,
+                response_latency_ns=response,
                 name=table.get("name"),
             )
 
@@ -284,6 +283,17 @@ class Scenario:
             queue=QueueSpec(model=model, power=float(power)),
             raw=raw,
         )
+
+
+def _microseconds(where: str, table: dict[str, Any], key: str) -> int | None:
+    """Return ``table[key]`` (microseconds) in whole nanoseconds, or None when absent."""
+    value = table.get(key)
+    if value is None:
+        return None
+    finite = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < float("inf")
+    if not finite:
+        raise ScenarioError(f"{where}: {key}: must be a number >= 0, got {value!r}")
+    return int(round(value * 1000))
 
 
 def _parse_sweep(where: str, table: dict[str, Any], names: list[str]) -> SweepSpec:

@@ -131,7 +131,8 @@ def test_venue_settings_layer_scenario_over_default_over_source(tmp_path):
     s = load(
         tmp_path,
         BASE
-        + "\n[venues.default]\nrebate = 0.001\n[venues.5]\nfee = 0.0025\nlatency_us = 350\nname = 'BZX'\n",
+        + "\n[venues.default]\nrebate = 0.001\nresponse_latency_us = 80\n"
+        + "[venues.5]\nfee = 0.0025\nlatency_us = 350\nname = 'BZX'\n",
     )
     by_id = {c.venue_id: c for c in venue_configs(s, venue_ids=(2, 5, 38), source="synthetic:venues=3")}
     # venue 5: fee and latency from [venues.5], rebate from [venues.default]
@@ -147,6 +148,9 @@ def test_venue_settings_layer_scenario_over_default_over_source(tmp_path):
     xnas = default_venue_settings(3)[0]
     assert by_id[2].fee == 3_000_000 and by_id[2].latency_ns == xnas["latency_ns"]
     assert by_id[2].rebate == 1_000_000
+    assert by_id[2].response_latency_ns == by_id[5].response_latency_ns == 80_000
+    with pytest.raises(ScenarioError, match="response_latency_us: must be a number >= 0"):
+        load(tmp_path, BASE + "\n[venues.default]\nresponse_latency_us = -1\n")
     with pytest.raises(ScenarioError, match=r"\[venues.7\]: no such venue"):
         venue_configs(load(tmp_path, BASE + "\n[venues.7]\nfee = 0.001\n"), venue_ids=(2, 5), source="x.csv")
 
