@@ -153,3 +153,22 @@ def test_strategies_lists_the_built_ins():
     assert result.exit_code == 0
     for name in ("best_ask", "twap", "vwap", "ck_static", "cont_kukanov"):
         assert name in result.output
+
+
+def test_run_with_plot_writes_the_figures_and_the_page(small, tmp_path):
+    out, plots = tmp_path / "r.json", tmp_path / "plots"
+    result = run("run", small, "--out", out, "--plot", plots, "--quiet")
+    assert result.exit_code == 0, result.output
+    for name in ("results.png", "fills_by_venue.png", "sweep.png", "report.html"):
+        assert (plots / name).stat().st_size > 1000
+    page = (plots / "report.html").read_text()
+    assert "best_ask" in page and "Degenerate sweep" in page
+
+
+def test_data_override_reads_a_dbn_file(small, tmp_path):
+    pytest.importorskip("databento_dbn")
+    out = tmp_path / "dbn.json"
+    result = run("run", small, "--data", SHARED / "databento_test_data.mbp-10.dbn", "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["data"]["rows_read"] == 2 and data["data"]["source"].endswith(".dbn")
