@@ -48,7 +48,10 @@ class Engine:
 
     Time is SimPy's clock in integer nanoseconds. All rows sharing a ``ts_event`` are
     applied in one step, then each unfinished strategy sees the books once. Orders
-    travel to a venue over a ``Link`` with the venue's latency. When the feed is
+    travel to a venue over a ``Link`` with the venue's entry latency; the ledger books
+    a fill when the venue makes it, and the strategy hears of fills and of an order's
+    end over another ``Link`` with the venue's response latency. With a ``LiveMarket``
+    the rows are replayed as a stream delivers them. When the feed is
     exhausted and in-flight orders have landed, resting orders are cancelled and
     each lane still short of its target sweeps the last book's depth (catch-up).
     """
