@@ -90,21 +90,8 @@ def random_book(rng: np.random.Generator, venues: int, quantity: int) -> dict:
     return {"ask_px": ask_px, "ask_sz": ask_sz, "fee": fee, "rebate": rebate}
 
 
-def _decide_fast(quantity: int, book: dict):
-    return allocate(
-        quantity,
-        book["ask_px"],
-        book["ask_sz"],
-        book["fee"],
-        book["rebate"],
-        LAMBDA_OVER,
-        LAMBDA_UNDER,
-        THETA_QUEUE,
-    )
-
-
-def _decide_brute(quantity: int, book: dict):
-    return brute_allocate(
+def _decide(allocator, quantity: int, book: dict):
+    return allocator(
         quantity,
         book["ask_px"],
         book["ask_sz"],
@@ -127,13 +114,13 @@ def measure(venues: int, quantity: int, brute_quantity: int, repeats: int, seed:
     book = random_book(rng, venues, quantity)
     brute_book = book if brute_quantity == quantity else random_book(rng, venues, brute_quantity)
     for q, b in ((quantity, book), (brute_quantity, brute_book)):
-        fast = _decide_fast(q, b)
+        fast = _decide(allocate, q, b)
         if q == brute_quantity:
-            slow = _decide_brute(q, b)
+            slow = _decide(brute_allocate, q, b)
             if (fast is None) != (slow is None) or (fast is not None and fast.tolist() != slow):
                 raise AssertionError(f"allocators disagree at {venues} venues x {q}: {fast} vs {slow}")
-    fast_t: Timing = per_call(lambda: _decide_fast(quantity, book), repeats)
-    brute_t: Timing = timed(lambda: _decide_brute(brute_quantity, brute_book), repeats)
+    fast_t: Timing = per_call(lambda: _decide(allocate, quantity, book), repeats)
+    brute_t: Timing = timed(lambda: _decide(brute_allocate, brute_quantity, brute_book), repeats)
     splits_measured = count_splits(brute_quantity, brute_book["ask_sz"])
     splits_target = count_splits(quantity, book["ask_sz"])
     per_split = brute_t.median / splits_measured
