@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -87,12 +86,6 @@ def peak_rss_mb(argv: Sequence[str], *, cwd: str | None = None) -> float:
         raise RuntimeError(f"{' '.join(argv)} failed ({out.returncode}): {out.stderr.strip()[-2000:]}")
     kib = int(out.stdout.strip().splitlines()[-1])
     # Linux reports kibibytes (macOS bytes).
-    return kib / 1024 if sys.platform != "darwin" else kib / 2**20
-
-
-def self_peak_rss_mb() -> float:
-    """Return this process's peak resident memory so far, in MB."""
-    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kib / 1024 if sys.platform != "darwin" else kib / 2**20
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -145,10 +144,3 @@ def kafka_drop(topic: str) -> None:
             admin.close()
     except Exception:  # noqa: BLE001 - cleanup must not fail a finished measurement
         pass
-
-
-def cli_ok(argv: list[str]) -> None:
-    """Run a command and raise with its error output if it fails."""
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.strip()[-2000:]}")

@@ -194,25 +194,8 @@ def _split(data: bytearray, lo: int, hi: int, n_cols: int, source: str, rows_bef
 def _assemble(
     part: dict[str, np.ndarray], symbol: str, source: str, start_ns: int | None, end_ns: int | None
 ) -> MarketData:
-    return assemble(
-        source=source,
-        symbol=symbol,
-        ts_event=part["ts_event"],
-        ts_recv=part["ts_recv"],
-        venue=part["venue"],
-        action=part["action"],
-        side=part["side"],
-        price=part["price"],
-        size=part["size"],
-        bid_px=part["bid_px"],
-        bid_sz=part["bid_sz"],
-        ask_px=part["ask_px"],
-        ask_sz=part["ask_sz"],
-        bid_present=part["bid_present"],
-        ask_present=part["ask_present"],
-        start_ns=start_ns,
-        end_ns=end_ns,
-    )
+    # part holds exactly the parsed columns assemble takes (see _Parser.parse).
+    return assemble(source=source, symbol=symbol, start_ns=start_ns, end_ns=end_ns, **part)
 
 
 def _header(data: bytearray, start: int, end: int, source: str) -> tuple[list[str], int]:

@@ -81,9 +81,3 @@ def write_json(value: Any, path: str | Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     tmp.replace(path)
-
-
-def read_json(path: str | Path) -> Any:
-    """Read a result JSON back, numbers with a fraction as exact ``Decimal``."""
-    with open(path) as f:
-        return json.load(f, parse_float=Decimal)

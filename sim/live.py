@@ -9,7 +9,7 @@ from feeds.errors import FeedError
 from feeds.live import LiveMarket
 from feeds.timeparse import parse_window_bound
 from sim.engine import Engine
-from sim.runner import _resting_factory, build_result, plan, venue_configs, with_walk_forward
+from sim.runner import build_result, plan, resting_factory, venue_configs, with_walk_forward
 from sim.scenario import Scenario, ScenarioError
 from venues.orders import Fill
 
@@ -73,7 +73,7 @@ def run_live(
             start_ns=start_ns,
             end_ns=end_ns,
             seed=scenario.seed,
-            resting_factory=_resting_factory(scenario),
+            resting_factory=resting_factory(scenario),
             live=market,
             on_fill=hook,
         )

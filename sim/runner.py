@@ -163,7 +163,7 @@ def run_scenario(
         end_ns=end_ns,
         seed=scenario.seed,
         progress=progress,
-        resting_factory=_resting_factory(scenario),
+        resting_factory=resting_factory(scenario),
     )
     outcome = engine.run()
     result = build_result(scenario, md, configs, the_plan, outcome, start_ns, end_ns)
@@ -179,7 +179,7 @@ def with_walk_forward(result: dict[str, Any], scenario: Scenario, md: MarketData
     return result
 
 
-def _resting_factory(scenario: Scenario):
+def resting_factory(scenario: Scenario):
     """Return the factory of each venue's resting-order book, with the scenario's queue model."""
     from venues.queue import FrontFirst, ProbabilisticQueue, Proportional
     from venues.resting import RestingBook

@@ -158,14 +158,14 @@ def test_venue_settings_layer_scenario_over_default_over_source(tmp_path):
 def test_queue_model_reaches_every_venue_resting_book(tmp_path):
     from types import SimpleNamespace
 
-    from sim.runner import _resting_factory
+    from sim.runner import resting_factory
     from venues.queue import FrontFirst, ProbabilisticQueue, Proportional
 
     fake_venue = SimpleNamespace(feed=None, view=SimpleNamespace(_md=None))
     cases = [("", Proportional), ('\n[queue]\nmodel = "front_first"\n', FrontFirst)]
     for extra, cls in cases:
-        book = _resting_factory(load(tmp_path, BASE + extra))(fake_venue)
+        book = resting_factory(load(tmp_path, BASE + extra))(fake_venue)
         assert type(book.queue_model) is cls
     probabilistic = load(tmp_path, BASE + '\n[queue]\nmodel = "probabilistic"\npower = 3\n')
-    book = _resting_factory(probabilistic)(fake_venue)
+    book = resting_factory(probabilistic)(fake_venue)
     assert isinstance(book.queue_model, ProbabilisticQueue) and book.queue_model.power == 3.0

@@ -91,7 +91,7 @@ def test_venue_matches_reference_share_by_share(events):
     env = simpy.Environment()
     view = BookView(md, (1,), fee=[0], rebate=[0])
     sink = Sink()
-    v = Venue(env, 0, venue(1), view, sink)
+    v = Venue(env, 0, venue(1), view, sink, feed=md)
     ref = ReferenceVenue()
     row = 0
     for kind, payload in events:

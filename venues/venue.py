@@ -45,11 +45,11 @@ class Venue:
         config: VenueConfig,
         view: BookView,
         sink: OrderSink,
-        feed: MarketData | None = None,
+        feed: MarketData,
     ):
         self.env = env
         #: The feed's columns, including the row being applied (the view shows rows up to the last).
-        self.feed = feed if feed is not None else view._md
+        self.feed = feed
         self.index = index
         self.config = config
         self.view = view

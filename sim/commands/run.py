@@ -13,6 +13,7 @@ from tabulate import tabulate
 
 from feeds.errors import FeedError
 from sim.jsonio import write_json
+from sim.results import compare
 from sim.scenario import Scenario, ScenarioError
 from strategies import registry
 from strategies.base import ParameterError
@@ -62,8 +63,6 @@ def summary_table(result: dict[str, Any]) -> str:
             _money(s["fees"]),
             _money(s["rebates"]),
         ]
-        from sim.results import compare
-
         for label in labels:
             base = result["strategies"][result["baselines"][label]["strategy"]]
             bps, basis = compare(s, base)
