@@ -8,18 +8,21 @@ that the harness works and its numbers are not timings anyone should quote.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
 
 from benchmarks import allocator, inputs, runs
 from benchmarks.measure import machine, peak_rss_mb, timed
 from benchmarks.profiling import top_functions
 from benchmarks.report import write_results
+from benchmarks.sections import SECTIONS
 from sim.scenario import Scenario
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +36,19 @@ SETS_1000_OVER_1 = 3.0
 QUEUE_OVER_PARSE = 20.0
 KAFKA_MESSAGES_PER_S = 50_000
 KAFKA_OVER_FILE = 2.0
+
+
+@attrs.frozen
+class Context:
+    """What every section may use: the run mode and the inputs already built and timed."""
+
+    quick: bool
+    reps: int
+    files: dict[int, Any]
+    trial: str
+    t_parse: float
+    md: Any
+    default: Scenario
 
 
 def _say(message: str) -> None:
@@ -146,6 +162,12 @@ def main(quick: bool, out_dir: Path, cache_dir: Path | None) -> None:
 
     _say("kafka")
     m["kafka"] = _kafka(md, on_trial, run_t.median, reps)
+
+    ctx = Context(quick=quick, reps=reps, files=files, trial=trial, t_parse=t_parse, md=md, default=default)
+    for name in SECTIONS:
+        module = importlib.import_module(name)
+        _say(module.NAME)
+        m[module.NAME] = module.measure(ctx)
 
     results["harness_s"] = time.perf_counter() - started
     paths = write_results(results, out_dir)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
+
+from benchmarks.sections import SECTIONS
 
 HERE = Path(__file__).resolve().parent
 #: Hand-written notes (what dominated before and after, what changed) appended to RESULTS.md.
@@ -265,6 +268,10 @@ def markdown(results: dict[str, Any]) -> str:
         ),
         "",
     ]
+    for name in SECTIONS:
+        module = importlib.import_module(name)
+        if module.NAME in m:
+            out += [*module.markdown(m[module.NAME]), ""]
     if NOTES.is_file():
         out += [NOTES.read_text(encoding="utf-8").rstrip(), ""]
     return "\n".join(out)

@@ -87,6 +87,8 @@ class MarketData:
     ``rows_read`` counts the rows of the source before any rule or window;
     ``dropped`` counts rows left out, by reason (``duplicate_ts_venue``,
     ``outside_window``, ``crossed_book``, ``nonpositive_price``, ...).
+    ``meta`` holds what a source knows about itself beyond that (e.g. ``instrument_id``,
+    a Kafka run's ``kafka`` block); the result's ``data`` block carries every entry.
     """
 
     ts_event: np.ndarray = attrs.field(converter=_int_array())
@@ -104,6 +106,7 @@ class MarketData:
     symbol: str = ""
     rows_read: int = 0
     dropped: dict[str, int] = attrs.field(factory=dict)
+    meta: dict[str, object] = attrs.field(factory=dict)
 
     def __len__(self) -> int:
         return int(self.ts_event.shape[0])
@@ -141,6 +144,7 @@ class MarketData:
             "symbol": self.symbol,
             "rows_read": self.rows_read,
             "dropped": dict(self.dropped),
+            "meta": dict(self.meta),
         }
         meta.update(changes)
         return MarketData(**cols, **meta)

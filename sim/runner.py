@@ -300,6 +300,7 @@ def build_result(
             "venues": list(venue_ids),
             "window": {"start": format_ns(start_ns), "end": format_ns(end_ns)},
             "dropped": dict(sorted(md.dropped.items())),
+            **md.meta,
         },
         "venues": {
             str(c.venue_id): {

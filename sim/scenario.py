@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import attrs
 import numpy as np
+
+from venues import params
+from venues.params import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,41 +23,15 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-class ScenarioError(ValueError):
-    """A scenario file is unreadable or says something the engine cannot do."""
-
-
-def _check_keys(
-    where: str, table: Mapping[str, Any], allowed: set[str], required: set[str] = frozenset()
-) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ScenarioError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
-    missing = sorted(required - set(table))
-    if missing:
-        raise ScenarioError(f"{where}: missing key {missing[0]!r}")
-
-
-def _table(where: str, value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ScenarioError(f"{where}: expected a table")
-    return value
+#: Every scenario error is a ``ConfigError`` naming the file and the field.
+ScenarioError = ConfigError
+_check_keys = params.keys
+_table = params.table
 
 
 def dollars_to_units(where: str, value: Any) -> int:
     """Convert a dollar amount from the file (``0.003`` or ``"0.003"``) to 1e-9 units, exactly."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ScenarioError(f"{where}: expected a number of dollars, got {value!r}")
-    try:
-        d = Decimal(str(value))
-    except InvalidOperation:
-        raise ScenarioError(f"{where}: not a number: {value!r}") from None
-    if not d.is_finite() or d < 0:
-        raise ScenarioError(f"{where}: must be a finite amount >= 0, got {value!r}")
-    units = d.scaleb(9)
-    if units != units.to_integral_value():
-        raise ScenarioError(f"{where}: more than 9 decimals: {value!r}")
-    return int(units)
+    return params.dollars(where, value)
 
 
 @attrs.frozen
@@ -168,121 +143,143 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], path: str = "<scenario>") -> Scenario:
-        """Check a parsed scenario and build it."""
+        """Check a parsed scenario and build it (one parser per table, below)."""
         w = path
-        _check_keys(
-            w,
-            raw,
-            {"data", "order", "venues", "strategies", "sweep", "run", "report", "walk_forward", "queue"},
-            {"data", "order", "strategies"},
+        _check_keys(w, raw, set(TABLES), {"data", "order", "strategies"})
+        strategies = _parse_strategies(w, raw["strategies"])
+        names = [s.name for s in strategies]
+        sweep = (
+            _parse_sweep(f"{w}: [sweep]", _table(f"{w}: [sweep]", raw["sweep"]), names)
+            if "sweep" in raw
+            else None
         )
-        data = _table(f"{w}: [data]", raw["data"])
-        _check_keys(f"{w}: [data]", data, {"source", "start", "end"}, {"source"})
-        for key in data:
-            if not isinstance(data[key], str):
-                raise ScenarioError(f"{w}: [data] {key}: expected a string")
-        order = _table(f"{w}: [order]", raw["order"])
-        _check_keys(f"{w}: [order]", order, {"side", "quantity"}, {"quantity"})
-        side = order.get("side", "buy")
-        if side != "buy":
-            raise ScenarioError(f"{w}: [order] side: only 'buy' is supported, got {side!r}")
-        quantity = order["quantity"]
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-            raise ScenarioError(
-                f"{w}: [order] quantity: must be a whole number of shares > 0, got {quantity!r}"
-            )
-
-        venues = {}
-        for key, table in _table(f"{w}: [venues]", raw.get("venues", {})).items():
-            where = f"{w}: [venues.{key}]"
-            if key != "default" and not key.isdigit():
-                raise ScenarioError(f"{where}: venue keys are publisher ids or 'default'")
-            table = _table(where, table)
-            _check_keys(where, table, {"fee", "rebate", "latency_us", "response_latency_us", "name"})
-            latency = _microseconds(where, table, "latency_us")
-            response = _microseconds(where, table, "response_latency_us")
-            venues[key] = VenueSpec(
-                fee=dollars_to_units(f"{where} fee", table["fee"]) if "fee" in table else None,
-                rebate=dollars_to_units(f"{where} rebate", table["rebate"]) if "rebate" in table else None,
-                latency_ns=latency,
-                response_latency_ns=response,
-                name=table.get("name"),
-            )
-
-        specs = []
-        raw_strategies = raw["strategies"]
-        if not isinstance(raw_strategies, list) or not raw_strategies:
-            raise ScenarioError(f"{w}: [[strategies]]: expected at least one strategy")
-        for i, table in enumerate(raw_strategies):
-            where = f"{w}: strategies[{i}]"
-            table = _table(where, table)
-            _check_keys(where, table, {"name", "kind", "params"}, {"name"})
-            name = table["name"]
-            params = _table(f"{where}.params", table.get("params", {}))
-            specs.append(StrategySpec(name=name, kind=table.get("kind", name), params=dict(params)))
-        names = [s.name for s in specs]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ScenarioError(f"{w}: strategies: name {dupes[0]!r} is used twice")
-
-        sweep = None
-        if "sweep" in raw:
-            sweep = _parse_sweep(f"{w}: [sweep]", _table(f"{w}: [sweep]", raw["sweep"]), names)
-
-        run = _table(f"{w}: [run]", raw.get("run", {}))
-        _check_keys(f"{w}: [run]", run, {"seed"})
-        seed = run.get("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ScenarioError(f"{w}: [run] seed: must be a whole number >= 0")
-
-        report = _table(f"{w}: [report]", raw.get("report", {}))
-        _check_keys(f"{w}: [report]", report, {"baselines", "optimized"})
-        baselines = _table(f"{w}: [report] baselines", report.get("baselines", {}))
-        for label, target in baselines.items():
-            if target not in names:
-                raise ScenarioError(f"{w}: [report] baselines.{label}: no strategy named {target!r}")
-        optimized = report.get("optimized")
-        if optimized is not None and optimized not in names:
-            raise ScenarioError(f"{w}: [report] optimized: no strategy named {optimized!r}")
-
-        walk = None
-        if "walk_forward" in raw:
-            wf = _table(f"{w}: [walk_forward]", raw["walk_forward"])
-            _check_keys(f"{w}: [walk_forward]", wf, {"windows"})
-            windows = wf.get("windows", 2)
-            if isinstance(windows, bool) or not isinstance(windows, int) or windows < 2:
-                raise ScenarioError(f"{w}: [walk_forward] windows: must be a whole number >= 2")
-            if sweep is None:
-                raise ScenarioError(f"{w}: [walk_forward] needs a [sweep] to tune")
-            walk = WalkForwardSpec(windows=windows)
-
-        queue_table = _table(f"{w}: [queue]", raw.get("queue", {}))
-        _check_keys(f"{w}: [queue]", queue_table, {"model", "power"})
-        model = queue_table.get("model", "proportional")
-        if model not in QUEUE_MODELS:
-            raise ScenarioError(
-                f"{w}: [queue] model: expected one of {', '.join(QUEUE_MODELS)}, got {model!r}"
-            )
-        power = queue_table.get("power", 2.0)
-        if isinstance(power, bool) or not isinstance(power, int | float) or not power > 0:
-            raise ScenarioError(f"{w}: [queue] power: must be a number > 0, got {power!r}")
-        if "power" in queue_table and model != "probabilistic":
-            raise ScenarioError(f"{w}: [queue] power: only the 'probabilistic' model takes a power")
-
+        baselines, optimized = _parse_report(w, raw.get("report", {}), names)
         return cls(
             path=path,
-            data=DataSpec(**data),
-            quantity=quantity,
-            venues=venues,
-            strategies=tuple(specs),
+            data=_parse_data(w, raw["data"]),
+            quantity=_parse_order(w, raw["order"]),
+            venues=_parse_venues(w, raw.get("venues", {})),
+            strategies=strategies,
             sweep=sweep,
-            seed=seed,
-            baselines=dict(baselines),
+            seed=_parse_run(w, raw.get("run", {})),
+            baselines=baselines,
             optimized=optimized,
-            walk_forward=walk,
-            queue=QueueSpec(model=model, power=float(power)),
+            walk_forward=_parse_walk_forward(w, raw["walk_forward"], sweep)
+            if "walk_forward" in raw
+            else None,
+            queue=_parse_queue(w, raw.get("queue", {})),
             raw=raw,
         )
+
+
+#: The top-level tables a scenario may have.
+TABLES = ("data", "order", "venues", "strategies", "sweep", "run", "report", "walk_forward", "queue")
+
+
+def _parse_data(w: str, raw: Any) -> DataSpec:
+    data = _table(f"{w}: [data]", raw)
+    _check_keys(f"{w}: [data]", data, {"source", "start", "end"}, {"source"})
+    for key in data:
+        if not isinstance(data[key], str):
+            raise ScenarioError(f"{w}: [data] {key}: expected a string")
+    return DataSpec(**data)
+
+
+def _parse_order(w: str, raw: Any) -> int:
+    order = _table(f"{w}: [order]", raw)
+    _check_keys(f"{w}: [order]", order, {"side", "quantity"}, {"quantity"})
+    side = order.get("side", "buy")
+    if side != "buy":
+        raise ScenarioError(f"{w}: [order] side: only 'buy' is supported, got {side!r}")
+    quantity = order["quantity"]
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise ScenarioError(f"{w}: [order] quantity: must be a whole number of shares > 0, got {quantity!r}")
+    return quantity
+
+
+def _parse_venues(w: str, raw: Any) -> dict[str, VenueSpec]:
+    venues = {}
+    for key, table in _table(f"{w}: [venues]", raw).items():
+        where = f"{w}: [venues.{key}]"
+        if key != "default" and not key.isdigit():
+            raise ScenarioError(f"{where}: venue keys are publisher ids or 'default'")
+        table = _table(where, table)
+        _check_keys(where, table, {"fee", "rebate", "latency_us", "response_latency_us", "name"})
+        latency = _microseconds(where, table, "latency_us")
+        response = _microseconds(where, table, "response_latency_us")
+        venues[key] = VenueSpec(
+            fee=dollars_to_units(f"{where} fee", table["fee"]) if "fee" in table else None,
+            rebate=dollars_to_units(f"{where} rebate", table["rebate"]) if "rebate" in table else None,
+            latency_ns=latency,
+            response_latency_ns=response,
+            name=table.get("name"),
+        )
+    return venues
+
+
+def _parse_strategies(w: str, raw: Any) -> tuple[StrategySpec, ...]:
+    specs = []
+    if not isinstance(raw, list) or not raw:
+        raise ScenarioError(f"{w}: [[strategies]]: expected at least one strategy")
+    for i, table in enumerate(raw):
+        where = f"{w}: strategies[{i}]"
+        table = _table(where, table)
+        _check_keys(where, table, {"name", "kind", "params"}, {"name"})
+        name = table["name"]
+        params = _table(f"{where}.params", table.get("params", {}))
+        specs.append(StrategySpec(name=name, kind=table.get("kind", name), params=dict(params)))
+    names = [s.name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ScenarioError(f"{w}: strategies: name {dupes[0]!r} is used twice")
+    return tuple(specs)
+
+
+def _parse_run(w: str, raw: Any) -> int:
+    run = _table(f"{w}: [run]", raw)
+    _check_keys(f"{w}: [run]", run, {"seed"})
+    seed = run.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ScenarioError(f"{w}: [run] seed: must be a whole number >= 0")
+    return seed
+
+
+def _parse_report(w: str, raw: Any, names: list[str]) -> tuple[dict[str, str], str | None]:
+    report = _table(f"{w}: [report]", raw)
+    _check_keys(f"{w}: [report]", report, {"baselines", "optimized"})
+    baselines = _table(f"{w}: [report] baselines", report.get("baselines", {}))
+    for label, target in baselines.items():
+        if target not in names:
+            raise ScenarioError(f"{w}: [report] baselines.{label}: no strategy named {target!r}")
+    optimized = report.get("optimized")
+    if optimized is not None and optimized not in names:
+        raise ScenarioError(f"{w}: [report] optimized: no strategy named {optimized!r}")
+    return dict(baselines), optimized
+
+
+def _parse_walk_forward(w: str, raw: Any, sweep: SweepSpec | None) -> WalkForwardSpec:
+    wf = _table(f"{w}: [walk_forward]", raw)
+    _check_keys(f"{w}: [walk_forward]", wf, {"windows"})
+    windows = wf.get("windows", 2)
+    if isinstance(windows, bool) or not isinstance(windows, int) or windows < 2:
+        raise ScenarioError(f"{w}: [walk_forward] windows: must be a whole number >= 2")
+    if sweep is None:
+        raise ScenarioError(f"{w}: [walk_forward] needs a [sweep] to tune")
+    return WalkForwardSpec(windows=windows)
+
+
+def _parse_queue(w: str, raw: Any) -> QueueSpec:
+    queue_table = _table(f"{w}: [queue]", raw)
+    _check_keys(f"{w}: [queue]", queue_table, {"model", "power"})
+    model = queue_table.get("model", "proportional")
+    if model not in QUEUE_MODELS:
+        raise ScenarioError(f"{w}: [queue] model: expected one of {', '.join(QUEUE_MODELS)}, got {model!r}")
+    power = queue_table.get("power", 2.0)
+    if isinstance(power, bool) or not isinstance(power, int | float) or not power > 0:
+        raise ScenarioError(f"{w}: [queue] power: must be a number > 0, got {power!r}")
+    if "power" in queue_table and model != "probabilistic":
+        raise ScenarioError(f"{w}: [queue] power: only the 'probabilistic' model takes a power")
+    return QueueSpec(model=model, power=float(power))
 
 
 def _microseconds(where: str, table: dict[str, Any], key: str) -> int | None:

@@ -1,0 +1,119 @@
+"""Checked values from configuration: scenario tables, strategy parameters, venue models.
+
+Everything a scenario configures is validated once, where it is read, by these
+checks. Each takes ``where`` (the file and the field, e.g. ``"s.toml: [order]
+quantity"``) and the raw TOML value, and either returns the value in the type the
+engine uses or raises ``ConfigError`` with one line naming the field, the value and
+the rule. Ranges are closed unless the name says otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A value in a configuration (scenario file, strategy or model parameters) is not allowed."""
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def number(
+    where: str,
+    value: Any,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    unit: str = "",
+) -> float:
+    """Return ``value`` as a finite float in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``)."""
+    rule = _range_text(lo, hi, lo_open, unit)
+    if not _is_number(value) or not math.isfinite(value):
+        raise ConfigError(f"{where}: expected a finite number {rule}, got {_show(value)}")
+    if (lo is not None and (value < lo or (lo_open and value == lo))) or (hi is not None and value > hi):
+        raise ConfigError(f"{where}: must be {rule}, got {_show(value)}")
+    return float(value)
+
+
+def integer(where: str, value: Any, *, lo: int | None = None, hi: int | None = None, unit: str = "") -> int:
+    """Return ``value`` as an int in ``[lo, hi]``; floats are refused (a count is whole)."""
+    rule = _range_text(lo, hi, False, unit)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}: expected a whole number {rule}, got {_show(value)}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ConfigError(f"{where}: must be {rule}, got {_show(value)}")
+    return int(value)
+
+
+def string(where: str, value: Any, *, choices: tuple[str, ...] | None = None, max_len: int = 4096) -> str:
+    """Return ``value`` as a str (one of ``choices`` when given)."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {_show(value)}")
+    if len(value) > max_len:
+        raise ConfigError(f"{where}: longer than {max_len} characters")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {_show(value)}")
+    return value
+
+
+def boolean(where: str, value: Any) -> bool:
+    """Return ``value`` when it is ``true`` or ``false``."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {_show(value)}")
+    return value
+
+
+def table(where: str, value: Any) -> dict[str, Any]:
+    """Return ``value`` when it is a TOML table."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table, got {_show(value)}")
+    return value
+
+
+def keys(where: str, given: Mapping[str, Any], allowed: set[str], required: set[str] = frozenset()) -> None:
+    """Refuse keys not in ``allowed`` (naming the first) and require those in ``required``."""
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+    missing = sorted(required - set(given))
+    if missing:
+        raise ConfigError(f"{where}: missing key {missing[0]!r}")
+
+
+def dollars(where: str, value: Any, *, lo: Decimal | int = 0, hi: Decimal | int | None = None) -> int:
+    """Convert a dollar amount (``0.003`` or ``"0.003"``) to integer 1e-9 units, exactly, within a range."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigError(f"{where}: expected a number of dollars, got {_show(value)}")
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        raise ConfigError(f"{where}: not a number: {_show(value)}") from None
+    rule = _range_text(lo, hi, False, "")
+    if not d.is_finite() or d < lo or (hi is not None and d > hi):
+        raise ConfigError(f"{where}: must be a finite amount of dollars {rule}, got {_show(value)}")
+    units = d.scaleb(9)
+    if units != units.to_integral_value():
+        raise ConfigError(f"{where}: more than 9 decimals: {_show(value)}")
+    return int(units)
+
+
+def _range_text(lo: Any, hi: Any, lo_open: bool, unit: str) -> str:
+    u = f" {unit}" if unit else ""
+    if lo is not None and hi is not None:
+        return f"in {'(' if lo_open else '['}{lo}, {hi}]{u}"
+    if lo is not None:
+        return f"{'>' if lo_open else '>='} {lo}{u}"
+    if hi is not None:
+        return f"<= {hi}{u}"
+    return ""
