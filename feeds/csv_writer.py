@@ -20,6 +20,7 @@ import numpy as np
 
 from feeds.market import PRICE_SCALE, MarketData
 from feeds.timeparse import NS_PER_DAY, format_ns
+from sim.output import atomic_open
 
 HEAD = (
     "ts_recv",
@@ -87,7 +88,8 @@ def write_csv(md: MarketData, path: str | os.PathLike) -> None:
     md
         The market data; every row is written, in order.
     path
-        The file to create or overwrite.
+        The file to create or replace, written whole or not at all through
+        ``sim.output.atomic_open`` (a symlink or device there is refused).
     """
     levels = md.levels
     n = len(md)
@@ -128,6 +130,6 @@ def write_csv(md: MarketData, path: str | os.PathLike) -> None:
     columns.append([md.symbol.replace(",", " ")] * n)
     lines = [",".join(header(levels))]
     lines += map(",".join, zip(*columns, strict=True))
-    with open(path, "w", encoding="utf-8", newline="") as f:
+    with atomic_open(path, "w", encoding="utf-8", newline="") as f:
         f.write("\n".join(lines))
         f.write("\n")

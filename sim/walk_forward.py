@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+import numpy as np
 
 from feeds.market import MarketData
 from feeds.timeparse import format_ns
@@ -31,6 +32,30 @@ def split_windows(start_ns: int, end_ns: int, windows: int) -> list[tuple[int, i
         raise ValueError(f"cannot cut [{start_ns}, {end_ns}] into {windows} windows")
     cuts = [start_ns + i * (end_ns - start_ns) // windows for i in range(windows)] + [end_ns + 1]
     return [(cuts[i], cuts[i + 1] - 1) for i in range(windows)]
+
+
+def _windows_with_data(
+    scenario: Scenario, md: MarketData, start_ns: int, end_ns: int, count: int
+) -> list[tuple[int, int]]:
+    """Cut the replay window into ``count`` windows; refuse, saying why, if one would hold no data."""
+    where = f"{scenario.path}: [walk_forward] windows = {count}"
+    span = f"the replay window {format_ns(start_ns)} to {format_ns(end_ns)}"
+    try:
+        bounds = split_windows(start_ns, end_ns, count)
+    except ValueError:
+        raise ScenarioError(f"{where}: {span} is too short to cut into {count} windows") from None
+    ts = md.ts_event
+    firsts = np.searchsorted(ts, [lo for lo, _ in bounds], side="left")
+    ends = np.searchsorted(ts, [hi for _, hi in bounds], side="right")
+    empty = np.flatnonzero(ends == firsts)
+    if empty.size:
+        i = int(empty[0])
+        snapshots = int(ends[-1] - firsts[0])
+        raise ScenarioError(
+            f"{where}: window {i + 1} ({format_ns(bounds[i][0])} to {format_ns(bounds[i][1])}) holds no "
+            f"market data ({span} has {snapshots:,} snapshots); use fewer windows"
+        )
+    return bounds
 
 
 def _in_window(scenario: Scenario, start_ns: int, end_ns: int) -> Scenario:
@@ -89,7 +114,7 @@ def run_walk_forward(
         raise ScenarioError(f"{scenario.path}: [walk_forward] needs a [sweep] to tune")
     count = scenario.walk_forward.windows if scenario.walk_forward is not None else 2
     start_ns, end_ns = window_bounds(scenario, md)
-    bounds = split_windows(start_ns, end_ns, count)
+    bounds = _windows_with_data(scenario, md, start_ns, end_ns, count)
     total = 2 * (count - 1)
     out = []
     for i in range(count - 1):

@@ -13,10 +13,13 @@ from tabulate import tabulate
 
 from feeds.errors import FeedError
 from sim.jsonio import write_json
+from sim.output import check_target
 from sim.results import compare
 from sim.scenario import Scenario, ScenarioError
+from sim.terminal import clean
 from strategies import registry
 from strategies.base import ParameterError
+from venues.params import SEED_MAX
 
 USER_ERRORS = (ScenarioError, FeedError, ParameterError, registry.UnknownStrategy, OSError, ValueError)
 
@@ -49,12 +52,12 @@ def summary_table(result: dict[str, Any]) -> str:
         "fees $",
         "rebates $",
     ]
-    headers += [f"vs {b} bps" for b in labels]
+    headers += [f"vs {clean(b)} bps" for b in labels]
     rows = []
     for name, s in result["strategies"].items():
         row = [
-            name,
-            s["kind"],
+            clean(name),
+            clean(s["kind"]),
             s["filled_shares"],
             s["catch_up_shares"],
             s["maker_shares"],
@@ -114,7 +117,7 @@ class _LivePrinter:
         size = str(lo) if q.shape[0] == 1 else f"{lo if lo == hi else f'{lo}..{hi}'} ({q.shape[0]} lanes)"
         tag = " catch-up" if fill.catch_up else ""
         click.echo(
-            f"{format_ns(fill.ts)[11:23]}  {name:<14} venue {venue_id:<3} {fill.liquidity.value:<5} "
+            f"{format_ns(fill.ts)[11:23]}  {clean(name):<14} venue {venue_id:<3} {fill.liquidity.value:<5} "
             f"{size} @ {units_to_decimal(fill.price)}{tag}"
         )
 
@@ -140,7 +143,7 @@ class _LivePrinter:
 @click.option(
     "--out", "out_path", type=click.Path(dir_okay=False), help="Result JSON path [out/<scenario>.json]."
 )
-@click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
+@click.option("--seed", type=click.IntRange(min=0, max=SEED_MAX), help="Override the scenario's seed.")
 @click.option(
     "--plot", "plot_dir", type=click.Path(file_okay=False), help="Also write figures and report.html here."
 )
@@ -155,7 +158,14 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -
     if live and not (feed or "").startswith("kafka://"):
         raise click.UsageError("--live needs --feed kafka://HOST:PORT/TOPIC")
 
+    out = Path(out_path) if out_path else Path("out") / f"{Path(scenario_path).stem}.json"
     try:
+        # Refuse an output that cannot be written before the run, not after it.
+        check_target(out)
+        if plot_dir:
+            from sim.report import check_targets
+
+            check_targets(Path(plot_dir))
         scenario = Scenario.from_toml(scenario_path)
         override = feed or data_path
         if override:
@@ -169,7 +179,6 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -
             result = run_live(scenario, feed, on_fill=printer.fill, on_row=printer.row)
         else:
             result = run_scenario(scenario, progress=None if quiet else _Progress("replaying"))
-        out = Path(out_path) if out_path else Path("out") / f"{Path(scenario_path).stem}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         write_json(result, out)
     except USER_ERRORS as exc:
@@ -179,25 +188,31 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -
         if result["sweep"]:
             sw = result["sweep"]
             note = " (degenerate: every parameter set gave the same cash)" if sw["degenerate"] else ""
+            click.echo()
             click.echo(
-                f"\nsweep over {sw['strategy']}: {len(sw['rows'])} parameter sets, "
-                f"{sw['distinct_total_cash']} distinct total cash{note}; best {result['best_parameters']}"
+                clean(
+                    f"sweep over {sw['strategy']}: {len(sw['rows'])} parameter sets, "
+                    f"{sw['distinct_total_cash']} distinct total cash{note}; best {result['best_parameters']}"
+                )
             )
         for label, bps in result["savings_vs_baselines_bps"].items():
             click.echo(
-                f"savings of {result['optimized']['strategy']} vs {label}: {_fmt(bps)} bps "
-                f"(on {result['savings_basis'][label]})"
+                clean(
+                    f"savings of {result['optimized']['strategy']} vs {label}: {_fmt(bps)} bps "
+                    f"(on {result['savings_basis'][label]})"
+                )
             )
-        click.echo(f"wrote {out}")
+        click.echo(f"wrote {clean(out)}")
     if plot_dir:
         from sim.report import ReportError, write_report
 
         try:
             paths = write_report(result, Path(plot_dir), source=str(out))
         except (ReportError, OSError) as exc:
-            raise click.ClickException(str(exc)) from None
+            # The result JSON is written and stays: only the report failed.
+            raise click.ClickException(f"{exc} (the result {out} was written)") from None
         if not quiet:
-            click.echo(f"wrote {len(paths)} report files to {plot_dir}")
+            click.echo(f"wrote {len(paths)} report files to {clean(plot_dir)}")
 
 
 @click.command("strategies")
