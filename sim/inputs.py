@@ -1,8 +1,10 @@
 """Reading the small files a person hands ``sor`` (a scenario, a result) in bounded memory.
 
 :func:`read_text` refuses a regular file larger than its cap before reading it,
-reads a pipe only up to the cap, and refuses anything else (a directory, a
-device such as ``/dev/zero``, a socket) without reading it. Text must be UTF-8.
+reads a pipe (``sor run <(make-scenario)``) only up to the cap and gives up on
+one that stays silent for :data:`PIPE_IDLE_S`, and refuses anything else (a
+directory, a device such as ``/dev/zero``, a socket) without reading it. Text
+must be UTF-8.
 :func:`check_depth` walks a parsed document without recursion and refuses one
 nested deeper than a cap, so no later step can exhaust the stack.
 
@@ -13,6 +15,7 @@ name the file: the caller adds the file, in its own error type.
 from __future__ import annotations
 
 import os
+import select
 import stat
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +24,8 @@ from sim.output import file_kind
 
 KIB = 1024
 MIB = 1024 * KIB
+#: Seconds a pipe may go without a byte (or a writer) before reading it gives up.
+PIPE_IDLE_S = 30.0
 
 
 class InputError(ValueError):
@@ -29,6 +34,15 @@ class InputError(ValueError):
 
 class NotUtf8(InputError):
     """A file whose bytes are not UTF-8 text."""
+
+
+class TooDeep(InputError):
+    """A document nested deeper than its cap; ``field`` is the dotted path of the first value too deep."""
+
+    def __init__(self, field: str, limit: int):
+        self.field = field
+        self.limit = limit
+        super().__init__(f"{field}: nested more than {limit} levels deep")
 
 
 def size_text(n: int) -> str:
@@ -53,15 +67,16 @@ def read_text(path: str | os.PathLike, limit: int) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb", buffering=0) as fh:
+    with os.fdopen(fd, "rb", buffering=0):
         info = os.fstat(fd)
         if stat.S_ISFIFO(info.st_mode):
-            os.set_blocking(fd, True)
+            data = _read_at_most(fd, limit + 1, pipe=True)
         elif not stat.S_ISREG(info.st_mode):
             raise InputError(f"cannot read: it is {file_kind(info.st_mode)}, not a file")
         elif info.st_size > limit:
             raise InputError(f"is {info.st_size:,} bytes, more than the {size_text(limit)} a file may hold")
-        data = _read_at_most(fh, limit + 1)
+        else:
+            data = _read_at_most(fd, limit + 1)
     if len(data) > limit:
         raise InputError(f"holds more than the {size_text(limit)} a file may hold")
     try:
@@ -72,11 +87,20 @@ def read_text(path: str | os.PathLike, limit: int) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _read_at_most(fh: Any, n: int) -> bytes:
+def _read_at_most(fd: int, n: int, *, pipe: bool = False) -> bytes:
+    # A pipe was opened without blocking: wait for data (or the writer's end) at most
+    # PIPE_IDLE_S at a time. Until a writer has come, Linux reports neither, so we wait.
+    poller = select.poll() if pipe else None
+    if poller is not None:
+        poller.register(fd, select.POLLIN)
     chunks, got = [], 0
     while got < n:
+        if poller is not None and not poller.poll(PIPE_IDLE_S * 1000):
+            raise InputError(f"cannot read: the pipe sent nothing for {PIPE_IDLE_S:g} s")
         try:
-            chunk = fh.read(min(n - got, MIB))
+            chunk = os.read(fd, min(n - got, MIB))
+        except BlockingIOError:
+            continue
         except OSError as exc:
             raise InputError(f"cannot read: {exc.strerror or exc}") from None
         if not chunk:
@@ -94,14 +118,14 @@ def check_depth(value: Any, limit: int) -> None:
 
     Raises
     ------
-    InputError
+    TooDeep
         Naming the dotted path of the first value past the limit.
     """
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > limit:
-            raise InputError(f"{_path_to_depth(value, limit + 1)}: nested more than {limit} levels deep")
+            raise TooDeep(_path_to_depth(value, limit + 1), limit)
         children = node.values() if isinstance(node, dict) else node
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 

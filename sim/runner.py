@@ -128,7 +128,7 @@ def window_bounds(scenario: Scenario, md: MarketData) -> tuple[int, int]:
     from feeds.timeparse import parse_window_bound
 
     if len(md) == 0:
-        raise ScenarioError(f"{scenario.path}: no market data in the window")
+        raise ScenarioError(f"{scenario.path}: [data] start, end: no market data in the window")
     day = int(md.ts_event[0])
     start = parse_window_bound(scenario.data.start, day) if scenario.data.start else int(md.ts_event[0])
     end = parse_window_bound(scenario.data.end, day) if scenario.data.end else int(md.ts_event[-1])

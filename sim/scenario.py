@@ -228,8 +228,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ScenarioError(f"{path}: not valid TOML: nested more than {MAX_DEPTH} levels deep") from None
     try:
         inputs.check_depth(raw, MAX_DEPTH)
-    except inputs.InputError as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
+    except inputs.TooDeep as exc:
+        raise ScenarioError(
+            f"{path}: {_field_name(exc.field)}: nested more than {MAX_DEPTH} levels deep"
+        ) from None
     for field, value in inputs.walk(raw):
         if isinstance(value, _dt.date | _dt.time):
             raise ScenarioError(
@@ -241,8 +243,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 def _field_name(path: str) -> str:
     """Name a dotted path as the table parsers do: ``[sweep] seed``, ``strategies[0].name``."""
-    table, dot, rest = path.partition(".")
-    return f"[{table}] {rest}" if dot and table in TABLES else path
+    table, rest = re.match(r"([^.\[]*)\.?(.*)", path).groups()
+    if table not in TABLES or table == "strategies":
+        return path
+    return f"[{table}] {rest}" if rest else f"[{table}]"
 
 
 #: The top-level tables a scenario may have.
@@ -253,8 +257,7 @@ def _parse_data(w: str, raw: Any) -> DataSpec:
     data = _table(f"{w}: [data]", raw)
     _check_keys(f"{w}: [data]", data, {"source", "start", "end"}, {"source"})
     for key in data:
-        if not isinstance(data[key], str):
-            raise ScenarioError(f"{w}: [data] {key}: expected a string")
+        params.string(f"{w}: [data] {key}", data[key])
     _check_window(f"{w}: [data]", data.get("start"), data.get("end"))
     return DataSpec(**data)
 

@@ -132,6 +132,19 @@ class _LivePrinter:
             )
 
 
+def _load_data(scenario: Scenario, option: str | None):
+    """Load the scenario's data; name a source that cannot be understood by its field or option."""
+    from sim.runner import load_data
+
+    try:
+        return load_data(scenario)
+    except FeedError:
+        raise  # names the data file, row and field itself
+    except ValueError as exc:
+        where = option or f"{scenario.path}: [data] source"
+        raise ScenarioError(f"{where}: {exc}") from None
+
+
 @click.command("run")
 @click.argument("scenario_path", metavar="SCENARIO", type=click.Path(dir_okay=False))
 @click.option(
@@ -178,7 +191,8 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -
             printer = _LivePrinter(quiet)
             result = run_live(scenario, feed, on_fill=printer.fill, on_row=printer.row)
         else:
-            result = run_scenario(scenario, progress=None if quiet else _Progress("replaying"))
+            md = _load_data(scenario, "--feed" if feed else "--data" if data_path else None)
+            result = run_scenario(scenario, md, progress=None if quiet else _Progress("replaying"))
         out.parent.mkdir(parents=True, exist_ok=True)
         write_json(result, out)
     except USER_ERRORS as exc:

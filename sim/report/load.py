@@ -305,9 +305,16 @@ class _Checker:
             raise ReportError(self.source, "must be a finite number", where)
         if isinstance(value, Decimal) and not value.is_finite():
             raise ReportError(self.source, "must be a finite number", where)
-        if abs(value) > MAX_MAGNITUDE:
+        # Decimal arithmetic would signal on an exponent past the context's limits
+        # (1e999999999), so size and decimals are read off the digits.
+        exact = (
+            value
+            if isinstance(value, Decimal)
+            else Decimal(repr(value) if isinstance(value, float) else value)
+        )
+        if exact.copy_abs() > MAX_MAGNITUDE:
             raise ReportError(self.source, f"must be at most 1e18 in size, got {_kind(value)}", where)
-        if isinstance(value, Decimal) and value and value.normalize().as_tuple().exponent < -MAX_DECIMALS:
+        if _decimals(exact) > MAX_DECIMALS:
             raise ReportError(self.source, f"has more than {MAX_DECIMALS} decimals: {_kind(value)}", where)
 
     def integer(self, value: Any, where: str, lo: int | None = None, hi: int | None = None) -> None:
@@ -367,3 +374,10 @@ def _kind(value: Any) -> str:
 def _show(value: Any) -> str:
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _decimals(value: Decimal) -> int:
+    """Return how many digits ``value`` has after the point, trailing zeros not counted."""
+    _, digits, exponent = value.as_tuple()
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing)) if any(digits) else 0
