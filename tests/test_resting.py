@@ -73,7 +73,7 @@ def test_maker_fill_after_queue_ahead_trades_earns_rebate_and_records_queue_ahea
             price="10.00",
             size=350,
         ),
-        # A sell at 9.99 trades through our price: the other 50 fill.
+        # A sell of 60 at 9.99 trades through our price: it reaches our 50 first.
         book_row(
             T0 + 2 * SEC,
             1,
@@ -82,7 +82,7 @@ def test_maker_fill_after_queue_ahead_trades_earns_rebate_and_records_queue_ahea
             action="T",
             side="A",
             price="9.99",
-            size=10,
+            size=60,
         ),
     ]
     engine, s, ledger = run(rows, [(T0, "rest", 0, 100, "10.00")], target=100)
@@ -195,7 +195,7 @@ def test_maker_fills_never_take_an_owner_past_its_target():
             action="T",
             side="A",
             price="9.99",
-            size=1,
+            size=100,
         ),
         book_row(
             T0 + SEC,
@@ -205,7 +205,7 @@ def test_maker_fills_never_take_an_owner_past_its_target():
             action="T",
             side="A",
             price="9.99",
-            size=1,
+            size=100,
         ),
     ]
     venues = [venue(1, rebate="0.002", latency_ns=LAT), venue(2, rebate="0.002", latency_ns=LAT)]

@@ -115,7 +115,7 @@ class RestingBook:
         displayed = int(view.bid_sz[k][at].sum())
         if self._tracker is None:
             self._tracker = QueueTracker(self.queue_model)
-        self._tracker.add(order.order_id, order.limit_px, qty, displayed)
+        self._tracker.add(order.order_id, order.limit_px, qty, displayed, owner=order.owner)
         self._orders[order.order_id] = _Working(
             owner=order.owner,
             price=int(order.limit_px),
