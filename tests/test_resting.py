@@ -9,7 +9,6 @@ from feeds.market import price_to_units as usd
 from sim.engine import Engine, StrategySlot
 from strategies.base import Strategy
 from venues.orders import Liquidity
-from venues.resting import RestingBook
 
 LAT = 1_000  # 1 microsecond order-entry latency
 
@@ -28,9 +27,9 @@ class Scripted(Strategy):
 
     def _act(self, what, v, qty, px):
         if what == "rest":
-            self.ids.append(self.rest(v, qty, usd(px)))
+            self.ids.append(self.post(v, qty, usd(px)))
         elif what == "buy":
-            self.ids.append(self.buy(v, qty, usd(px)))
+            self.ids.append(self.take(v, qty, usd(px)))
         else:
             self.cancel(v, self.ids[qty])
 
@@ -50,7 +49,6 @@ def run(rows, script, *, target, venues=None, end=None):
         start_ns=T0,
         end_ns=end or int(md.ts_event[-1]),
         seed=0,
-        resting_factory=RestingBook.for_venue,
     )
     outcome = engine.run()
     return engine, engine.strategies[0], outcome.ledgers[0]
@@ -218,12 +216,11 @@ def test_maker_fills_never_take_an_owner_past_its_target():
     assert int(s.pending[0]) == 0
 
 
-def test_snapshot_with_nothing_resting_does_no_work():
+def test_a_venue_with_nothing_resting_gives_the_replay_no_row_to_stop_at():
     rows = [book_row(T0, 1, **BOOK), book_row(T0 + SEC, 1, **BOOK)]
     engine, _, _ = run(rows, [], target=1)
-    book = engine.venues[0].resting
-    assert isinstance(book, RestingBook) and len(book) == 0
-    assert book._tracker is None  # no tracker was ever built
+    book = engine.venues[0].book
+    assert not book.busy and book.next_event() is None
 
 
 def test_lanes_rest_and_fill_independently():
@@ -254,7 +251,6 @@ def test_lanes_rest_and_fill_independently():
         start_ns=T0,
         end_ns=T0 + SEC,
         seed=0,
-        resting_factory=RestingBook.for_venue,
     )
     ledger = engine.run().ledgers[0]
     maker = ledger.fills[0]
