@@ -1,7 +1,7 @@
 """The consolidated best bid and ask over the window, sampled as the replay goes, for the result's plots.
 
 The samples sit on a regular grid of ``n = min(2000, max(2, rows))`` instants from
-the window's start to its end; each is the best bid (highest across venues) and best
+the window's start to its end (``start + span * i // (n - 1)``, exact in integer ns); each is the best bid (highest across venues) and best
 ask (lowest) of the venues' last rows at or before that instant. The sampler sees
 each chunk once, in order, and keeps only one row per venue between chunks, so its
 memory does not grow with the data; a feed of fewer than 2,000 rows is kept whole
@@ -20,6 +20,12 @@ MARKET_POINTS = 2000
 _NONE_ASK = np.iinfo(np.int64).max
 
 
+def grid(start_ns: int, end_ns: int, points: int) -> np.ndarray:
+    """Return ``points`` instants from ``start_ns`` to ``end_ns``, evenly spaced, exact in integer ns."""
+    span = end_ns - start_ns
+    return np.array([start_ns + span * i // (points - 1) for i in range(points)], dtype=np.int64)
+
+
 class MarketSampler:
     """Samples the consolidated best bid and ask of each chunk shown to it (see the module)."""
 
@@ -28,7 +34,7 @@ class MarketSampler:
         self.end_ns = int(end_ns)
         self.points = points
         self.rows = 0
-        self._grid = np.linspace(start_ns, end_ns, points).astype(np.int64) if end_ns > start_ns else None
+        self._grid = grid(self.start_ns, self.end_ns, points) if end_ns > start_ns else None
         self._bid = np.zeros(points, dtype=np.int64)
         self._ask = np.full(points, _NONE_ASK, dtype=np.int64)
         self._done = 0  # grid points already sampled

@@ -19,7 +19,8 @@ def market_series(md: MarketData, start_ns: int, end_ns: int, points: int = MARK
     if len(md) == 0 or end_ns <= start_ns:
         return {"ts_ns": [], "best_bid": [], "best_ask": []}
     n = min(points, max(2, len(md)))
-    grid = np.linspace(start_ns, end_ns, n).astype(np.int64)
+    span = end_ns - start_ns
+    grid = np.array([start_ns + span * i // (n - 1) for i in range(n)], dtype=np.int64)
     best_ask = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     best_bid = np.zeros(n, dtype=np.int64)
     for v in md.venues:
@@ -57,18 +58,19 @@ def test_sampler_matches_the_whole_data_reference_for_any_chunking(seconds, seed
 
 def test_a_short_feed_gets_one_point_per_row_and_an_empty_side_is_none():
     # Three rows, so three grid points; venue 2's ask side is empty.
-    from tests.conftest import SEC, T0, book_row, make_md
+    from tests.conftest import T0, book_row, make_md
 
     md = make_md(
         [
             book_row(T0, 1, asks=[("10.02", 5)], bids=[("10.00", 5)]),
-            book_row(T0 + SEC, 2, bids=[("10.01", 5)]),
-            book_row(T0 + 2 * SEC, 1, asks=[("10.03", 5)], bids=[("9.99", 5)]),
+            book_row(T0 + 10, 2, bids=[("10.01", 5)]),
+            book_row(T0 + 20, 1, asks=[("10.03", 5)], bids=[("9.99", 5)]),
         ]
     )
-    sampler = MarketSampler(T0, T0 + 2 * SEC)
+    sampler = MarketSampler(T0, T0 + 20)
     sampler.observe(md)
     got = sampler.series()
-    assert got["ts_ns"] == [T0, T0 + SEC, T0 + 2 * SEC]
+    # Exact to the nanosecond: a float grid would round these 10 ns steps away at 1.7e18 ns.
+    assert got["ts_ns"] == [T0, T0 + 10, T0 + 20]
     assert [str(x) for x in got["best_bid"]] == ["10", "10.01", "10.01"]
     assert [str(x) for x in got["best_ask"]] == ["10.02", "10.02", "10.03"]
