@@ -36,6 +36,11 @@ DEFAULT_FEE = 3_000_000
 DEFAULT_REBATE = 2_000_000
 DEFAULT_LATENCY_NS = 100_000
 BASELINE_KINDS = ("best_ask", "twap", "vwap")
+#: How savings are read, by side (the result's ``savings_rule``).
+SAVINGS_RULE = {
+    "buy": "(baseline - strategy) / baseline x 10,000 on the cash paid (total_cash); positive: cheaper",
+    "sell": "(strategy - baseline) / baseline x 10,000 on the proceeds (total_cash); positive: more received",
+}
 
 
 def _layered(field: str, layers: tuple, base: dict[str, Any], default: int) -> int:
@@ -203,6 +208,7 @@ def replay_scenario(
         configs,
         the_plan.slots,
         target=scenario.quantity,
+        side=scenario.side,
         start_ns=start_ns,
         end_ns=end_ns,
         seed=scenario.seed,
@@ -227,6 +233,7 @@ def build_result(
     """Assemble the result object (see docs/result-format.md)."""
     venue_ids = tuple(c.venue_id for c in configs)
     target = scenario.quantity
+    side = scenario.side
     stats = outcome.stats
     kinds = {s.name: s.kind for s in scenario.strategies}
 
@@ -239,6 +246,7 @@ def build_result(
             params=attrs.asdict(s.params[lane]),
             venue_ids=venue_ids,
             target=target,
+            closing_mid=outcome.final_mid,
             with_fills=with_fills,
         )
 
@@ -257,9 +265,11 @@ def build_result(
                     "total_cash": full["total_cash"],
                     "avg_fill_px": full["avg_fill_px"],
                     "filled_shares": full["filled_shares"],
+                    "overfill_shares": full["overfill_shares"],
+                    "cash_at_target": full["cash_at_target"],
                 }
             )
-        chosen = choose_best(rows, target)
+        chosen = choose_best(rows, target, side)
         strategies[spec.name] = summary(*the_plan.sweep_rows[chosen])
         distinct = len({r["total_cash"] for r in rows})
         sweep = {
@@ -283,7 +293,7 @@ def build_result(
     opt = strategies[optimized_name]
     savings, basis = {}, {}
     for label, name in baselines.items():
-        savings[label], basis[label] = compare(opt, strategies[name])
+        savings[label], basis[label] = compare(opt, strategies[name], side, target)
 
     best_parameters = (
         sweep["rows"][sweep["chosen"]]["parameters"]
@@ -311,11 +321,15 @@ def build_result(
         },
         "savings_vs_baselines_bps": savings,
         "savings_basis": basis,
-        "order": {"side": "buy", "quantity": target},
+        "savings_rule": SAVINGS_RULE[side],
+        "order": {"side": side, "quantity": target},
         "strategies": strategies,
         "sweep": sweep,
         "walk_forward": None,
-        "market": market,
+        "market": {
+            **market,
+            "closing_mid": None if outcome.final_mid is None else units_to_decimal(outcome.final_mid),
+        },
         "data": {
             "source": info.source,
             "symbol": info.symbol,

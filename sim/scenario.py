@@ -121,6 +121,7 @@ class Scenario:
     optimized: str | None = None
     walk_forward: WalkForwardSpec | None = None
     queue: Any = None
+    side: str = "buy"
     raw: dict[str, Any] = attrs.field(factory=dict)
 
     @classmethod
@@ -150,10 +151,12 @@ class Scenario:
             else None
         )
         baselines, optimized = _parse_report(w, raw.get("report", {}), names)
+        side, quantity = _parse_order(w, raw["order"])
         return cls(
             path=path,
             data=_parse_data(w, raw["data"]),
-            quantity=_parse_order(w, raw["order"]),
+            side=side,
+            quantity=quantity,
             venues=_parse_venues(w, raw.get("venues", {})),
             strategies=strategies,
             sweep=sweep,
@@ -181,16 +184,14 @@ def _parse_data(w: str, raw: Any) -> DataSpec:
     return DataSpec(**data)
 
 
-def _parse_order(w: str, raw: Any) -> int:
+def _parse_order(w: str, raw: Any) -> tuple[str, int]:
     order = _table(f"{w}: [order]", raw)
     _check_keys(f"{w}: [order]", order, {"side", "quantity"}, {"quantity"})
-    side = order.get("side", "buy")
-    if side != "buy":
-        raise ScenarioError(f"{w}: [order] side: only 'buy' is supported, got {side!r}")
+    side = params.string(f"{w}: [order] side", order.get("side", "buy"), choices=("buy", "sell"))
     quantity = order["quantity"]
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise ScenarioError(f"{w}: [order] quantity: must be a whole number of shares > 0, got {quantity!r}")
-    return quantity
+    return side, quantity
 
 
 #: Shorthand keys of a venue table, and the model family each one stands for.

@@ -61,6 +61,8 @@ def _money(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "total_cash": s["total_cash"],
             "avg_fill_px": s["avg_fill_px"],
             "filled_shares": s["filled_shares"],
+            "overfill_shares": s["overfill_shares"],
+            "cash_at_target": s["cash_at_target"],
             "maker_shares": s["maker_shares"],
         }
         for name, s in result["strategies"].items()
