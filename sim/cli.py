@@ -16,6 +16,7 @@ _COMMANDS = (
     ("sim.commands.data", ("data",)),
     ("sim.commands.kafka", ("kafka", "stream")),
     ("sim.commands.report", ("report",)),
+    ("sim.commands.models", ("models_cmd",)),
 )
 
 
