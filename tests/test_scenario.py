@@ -70,7 +70,10 @@ lambda_over = [0.1, 0.5]
     ("change", "message"),
     [
         (("quantity = 500", "quantity = 500\nqty = 3"), "[order]: unknown key 'qty'"),
-        (("quantity = 500", "quantity = -5"), "[order] quantity: must be in [1, 1000000000] shares, got -5"),
+        (
+            ("quantity = 500", "quantity = -5"),
+            "[order] quantity: must be in [1, 1,000,000,000] shares, got -5",
+        ),
         (("quantity = 500", "quantity = 500\nside = 'short'"), "side: expected one of buy, sell"),
         (('name = "best_ask"', 'name = "best_ask"\nparamz = {}'), "strategies[0]: unknown key 'paramz'"),
         (('strategy = "ck_static"', 'strategy = "nope"'), "no strategy named 'nope'"),

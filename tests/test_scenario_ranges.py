@@ -76,7 +76,7 @@ def test_quantity_at_either_end_of_its_range_is_read(tmp_path, quantity):
 @pytest.mark.parametrize("quantity", ["0", str(MAX_QUANTITY + 1), "1e3", "true", '"100"', "[100]"])
 def test_quantity_outside_its_range_or_not_whole_is_refused(tmp_path, quantity):
     text = HEAD.replace("quantity = 100", f"quantity = {quantity}") + STRATEGIES
-    refused(tmp_path, text, "[order] quantity:", "[1, 1000000000] shares", "got ")
+    refused(tmp_path, text, "[order] quantity:", "[1, 1,000,000,000] shares", "got ")
 
 
 # -- [strategies] ------------------------------------------------------------------
@@ -168,13 +168,13 @@ def test_an_empty_grid_is_refused(tmp_path):
         (
             "lambda_over = [0, inf]",
             "space.lambda_over[1]: expected a finite number in "
-            "[-1000000000000000, 1000000000000000], got inf",
+            "[-1,000,000,000,000,000, 1,000,000,000,000,000], got inf",
         ),
         ("lambda_over = [-inf, 1]", "space.lambda_over[0]: expected a finite number"),
         ("lambda_over = [0, nan]", "space.lambda_over[1]: expected a finite number"),
         (
             "lambda_over = [-1e308, 1e308]",
-            "space.lambda_over[0]: must be in [-1000000000000000, 1000000000000000], got -1e+308",
+            "space.lambda_over[0]: must be in [-1,000,000,000,000,000, 1,000,000,000,000,000], got -1e+308",
         ),
         ("lambda_over = [0.5, 0.1]", "space.lambda_over: low 0.5 is above high 0.1"),
         ("lambda_over = [0.1]", "space.lambda_over: expected [low, high], got [0.1]"),
@@ -192,7 +192,7 @@ def test_random_sweep_bounds_at_the_cap_draw_finite_values(tmp_path):
 
 @pytest.mark.parametrize("samples", ["0", str(MAX_PARAMETER_SETS + 1), "1e9", "2.5", '"5"'])
 def test_samples_outside_one_to_ten_thousand_are_refused(tmp_path, samples):
-    refused(tmp_path, random_sweep(samples=samples), "[sweep] samples:", "[1, 10000]")
+    refused(tmp_path, random_sweep(samples=samples), "[sweep] samples:", "[1, 10,000]")
 
 
 def test_ten_thousand_samples_are_read(tmp_path):
@@ -210,7 +210,7 @@ def test_ten_thousand_samples_are_read(tmp_path):
     ],
 )
 def test_sweep_seed_outside_its_range_names_the_field(tmp_path, seed, shown):
-    refused(tmp_path, random_sweep(seed=seed), "[sweep] seed:", "[0, 9223372036854775807]", shown)
+    refused(tmp_path, random_sweep(seed=seed), "[sweep] seed:", "[0, 9,223,372,036,854,775,807]", shown)
 
 
 def test_a_sweep_seed_that_is_a_toml_datetime_names_the_field(tmp_path):
@@ -239,7 +239,7 @@ def test_run_seed_range_is_zero_to_two_to_the_63_minus_one(tmp_path):
     refused(
         tmp_path,
         HEAD + STRATEGIES + f"[run]\nseed = {SEED_MAX + 1}\n",
-        "[run] seed: must be in [0, 9223372036854775807]",
+        "[run] seed: must be in [0, 9,223,372,036,854,775,807]",
     )
     refused(
         tmp_path,
