@@ -181,13 +181,15 @@ def with_walk_forward(result: dict[str, Any], scenario: Scenario, md: MarketData
 
 def resting_factory(scenario: Scenario):
     """Return the factory of each venue's resting-order book, with the scenario's queue model."""
-    from venues.queue import FrontFirst, ProbabilisticQueue, Proportional
+    from venues.queue_models import FrontFirst, LogProbability, ProbabilisticQueue, Proportional, RiskAverse
     from venues.resting import RestingBook
 
     model = {
         "proportional": Proportional,
         "front_first": FrontFirst,
         "probabilistic": lambda: ProbabilisticQueue(power=scenario.queue.power),
+        "risk_averse": RiskAverse,
+        "log_probability": LogProbability,
     }[scenario.queue.model]()
     return lambda venue: RestingBook(venue, queue_model=model)
 

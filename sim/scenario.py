@@ -99,7 +99,7 @@ class WalkForwardSpec:
     windows: int = 2
 
 
-QUEUE_MODELS = ("proportional", "front_first", "probabilistic")
+QUEUE_MODELS = ("proportional", "front_first", "probabilistic", "risk_averse", "log_probability")
 
 
 @attrs.frozen
