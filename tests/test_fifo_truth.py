@@ -155,6 +155,21 @@ def test_aggressors_own_fill_is_not_a_resting_bid_hit():
     assert truth(records, entry=2)[:2] == (NOT_FILLED, NOT_FILLED)
 
 
+def test_auction_fills_of_bids_below_us_fill_us():
+    # The opening uncross at ts 4 prints with no aggressor (T side N) and fills resting
+    # orders on both sides (F side N): the bid filled below our price would have sold to us.
+    records = [
+        (1, "A", "B", P - 1, 6, 1),
+        (1, "A", "A", P - 1, 6, 2),
+        (4, "T", "N", P - 1, 6, 0, 0),
+        (4, "F", "N", P - 1, 6, 1, 0),
+        (4, "F", "N", P - 1, 6, 2, 0),
+        (4, "C", "B", P - 1, 6, 1, 0),
+        (4, "C", "A", P - 1, 6, 2),
+    ]
+    assert truth(records, entry=2, qty=10)[:2] == (4, NOT_FILLED)
+
+
 def test_clear_sends_every_later_order_behind_us_and_snapshot_keeps_file_order():
     # The snapshot lists order 1 then order 2 at P: we join behind both (ahead 8). After the
     # clear and a new snapshot-less add, order 3 is behind us: its fill is ours.
@@ -274,7 +289,9 @@ def reference(records, entry, price, qty, deadline, probe_ts):
                 queues[key] = [x for x in queues[key] if x == "us"]
             where.clear()
             ask_size.clear()
-        elif act == "F" and oid in where and where[oid][0] == "B" and aggressor != (side, ts):
+        elif (
+            act == "F" and oid in where and where[oid][0] == "B" and (aggressor != (side, ts) or side == "N")
+        ):
             at = where[oid][1]
             q = queues[("B", at)]
             behind_us = at == price and "us" in q and q.index("us") < q.index(oid)
@@ -327,12 +344,13 @@ def mbo_streams(draw):
             o = draw(st.sampled_from(sorted(live)))
             side, px, size = live[o]
             take = draw(st.integers(1, size))
-            aggressor = "A" if side == "B" else "B"
+            auction = draw(st.integers(0, 4)) == 0  # an auction print: no aggressor, F side N
+            aggressor = "N" if auction else "A" if side == "B" else "B"
             out.append((ts, "T", aggressor, px, take, 0, 0))
             own = sorted(k for k, v in live.items() if v[0] == aggressor)
             if own and draw(st.booleans()):
                 out.append((ts, "F", aggressor, px, take, draw(st.sampled_from(own)), 0))
-            out.append((ts, "F", side, px, take, o, 0))
+            out.append((ts, "F", "N" if auction else side, px, take, o, 0))
             if take == size:
                 out.append((ts, "C", side, px, take, o))
                 del live[o]

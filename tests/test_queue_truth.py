@@ -14,7 +14,15 @@ from sim.jsonio import dumps
 from venues.fifo_truth import book_history, true_fills
 from venues.queue_models import DEFAULT_QUEUE_MODEL, FrontFirst, Proportional, RiskAverse
 from venues.queue_replay import ReplayFeed, model_fills
-from venues.queue_truth import MODELS, TruthError, TruthSettings, place_orders, probe_grid, run_queue_truth
+from venues.queue_truth import (
+    MODELS,
+    TruthError,
+    TruthSettings,
+    place_orders,
+    probe_grid,
+    run_queue_truth,
+    score,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ESH4 = DATA / "esh4-glbx-mdp3-20231225.mbo.dbn.zst"
@@ -337,3 +345,23 @@ def test_skipping_idle_rows_changes_nothing_on_arl(arl_events):
     orders = place_orders(md, settings, 10_000_000, int(arl_events.ts_event[0]), int(arl_events.ts_event[-1]))
     probes = probe_grid(orders, settings, int(md.ts_event[-1]))
     assert_skipping_changes_nothing(md, orders, probes, settings.horizon_ns, (FrontFirst(), Proportional()))
+
+
+@needs_arl
+def test_filling_on_a_vanished_level_agrees_far_worse_on_arl(arl_events):
+    # The rule "the level vanished and the best bid fell below us: fill in full" fills 1,430 of
+    # 1,524 orders by the end of the day where the truth fills 406, hours early: most vanishing
+    # levels were cancelled.
+    settings = TruthSettings(every_ns=60 * S, qty=100, horizons_ns=(24 * HOUR,), probe_every_ns=24 * HOUR)
+    md = mbp_from_mbo(arl_events).md
+    orders = place_orders(md, settings, 10_000_000, int(arl_events.ts_event[0]), int(arl_events.ts_event[-1]))
+    probes = probe_grid(orders, settings, int(md.ts_event[-1]))
+    deadline = orders.entry_ts + settings.horizon_ns
+    truth = true_fills(
+        book_history(arl_events), orders.entry_ts, orders.price, orders.qty, deadline, probes.ts, probes.order
+    )
+    vanish = model_fills(md, orders, Proportional(), settings.horizon_ns, probes, vanish_fills=True)
+    figures = score(vanish, truth, orders, settings.horizons_ns)
+    assert figures["filled"] == {"86400": 1_430}
+    assert figures["agreement"]["86400"] == pytest.approx(500 / 1_524, abs=1e-6)  # 0.328
+    assert figures["fill_time_error_s"]["median_signed"] < -3_600

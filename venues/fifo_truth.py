@@ -27,7 +27,8 @@ as Databento normalises it; the ``F`` records of the CME opening auction have
 side ``N``, so the side is taken from the book). One exception on CME: a
 resting order modified into a cross aggresses from the book and gets an ``F`` of
 its own, on the side of the ``T`` just before it; that ``F`` is the aggressor's,
-not a resting bid's, and fills no one. A hidden execution (a ``T`` with
+not a resting bid's, and fills no one (an auction print, ``T`` side ``N``, has no
+aggressor: its ``F`` records all count). A hidden execution (a ``T`` with
 no ``F``, side ``N`` on Nasdaq) touches no displayed order and fills no one.
 Each virtual order is its own owner: one print may fill several virtual orders,
 each up to its size, as if each were alone in the market.
@@ -46,7 +47,7 @@ import numpy as np
 from feeds.mbo import MboEvents
 
 NOT_FILLED = -1
-_A, _C, _M, _R, _F, _T = (ord(c) for c in "ACMRFT")
+_A, _C, _M, _R, _F, _T, _N = (ord(c) for c in "ACMRFTN")
 _BID, _ASK = ord("B"), ord("A")
 _NO_PRICE = np.iinfo(np.int64).max
 
@@ -144,7 +145,7 @@ def book_history(events: MboEvents) -> OrderBookHistory:
             for order in orders.values():
                 close(order, i)
             orders.clear()
-        elif act == _F and not (side == aggressor and ts == aggressor_ts):
+        elif act == _F and not (side == aggressor != _N and ts == aggressor_ts):
             order = orders.get(oid)
             if order is not None and order[0] == _BID:
                 hits.append((i, order[1], order[3], qty))

@@ -154,5 +154,7 @@ class LogProbability:
         return _expected(cancelled, p)
 
 
-#: The model venues use unless told otherwise (see ``venues.queue_truth`` for why).
+#: The model venues use unless told otherwise. Against the MBO ground truth
+#: (``venues.queue_truth``, README "Ground truth") it agrees on 98.75% of the ESH4 orders
+#: at 60 s; ``RiskAverse`` agrees on 99.72% and tracks the real queue ahead twice as closely.
 DEFAULT_QUEUE_MODEL: QueueModel = Proportional()

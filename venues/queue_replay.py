@@ -165,6 +165,7 @@ def model_fills(
     probes: Probes,
     *,
     skip_idle_rows: bool = True,
+    vanish_fills: bool = False,
 ) -> ModelFills:
     """Fill the virtual orders on the MBP rows through a ``QueueTracker`` with ``model``.
 
@@ -173,11 +174,14 @@ def model_fills(
     leaves out the rows that cannot change the tracker (see the module docstring):
     no trade, not in a trade's instant or the row after it, no change at the bid
     price of a resting order, the best ask above every resting order and nothing
-    taken from the asks by one.
+    taken from the asks by one. ``vanish_fills`` is the tracker's option of that name
+    (a level that vanishes under us fills us); it reads every row.
     """
     feed = feed if isinstance(feed, ReplayFeed) else ReplayFeed.of(feed)
     md = feed.md
-    replay = _Replay(md, orders, QueueTracker(model, taken={}))
+    replay = _Replay(md, orders, QueueTracker(model, vanish_fills=vanish_fills, taken={}))
+    # The vanish rule compares each row's best bid with the row before: every row counts.
+    skip_idle_rows = skip_idle_rows and not vanish_fills
     # What happens between rows, in time order: 0 join, 1 probe, 2 pull (a probe at the
     # horizon reads the order before it is pulled).
     n, m = len(orders), len(probes)

@@ -99,6 +99,11 @@ def _num(x: float | None) -> str:
     help="Seconds between entry times (and between queue readings).",
 )
 @click.option(
+    "--probe-every",
+    default=None,
+    help="Seconds between readings of an order's queue ahead. [default: --every]",
+)
+@click.option(
     "--qty", default=1, show_default=True, type=int, help="Size of each virtual order (contracts or shares)."
 )
 @click.option(
@@ -125,6 +130,7 @@ def queue_truth(
     start: str | None,
     end: str | None,
     every: str,
+    probe_every: str | None,
     qty: int,
     horizons: str,
     model_names: str | None,
@@ -138,6 +144,7 @@ def queue_truth(
     """
     t0 = time.perf_counter()
     every_ns = _positive_seconds(every, "--every")
+    probe_ns = None if probe_every is None else _positive_seconds(probe_every, "--probe-every")
     horizons_ns = tuple(_positive_seconds(h.strip(), "--horizons") for h in horizons.split(",") if h.strip())
     models = MODELS
     if model_names is not None:
@@ -163,6 +170,7 @@ def queue_truth(
             end_ns=window_bound(end, day, "--end"),
             every_ns=every_ns,
             horizons_ns=horizons_ns,
+            probe_every_ns=probe_ns,
             qty=qty,
         )
         report = run_queue_truth(events, settings, models, on_progress=say)
