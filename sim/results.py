@@ -5,15 +5,12 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-import numpy as np
-
-from feeds.market import MarketData, units_to_decimal
+from feeds.market import units_to_decimal
 from feeds.timeparse import format_ns
 from sim.ledger import Ledger
 
 NANO = Decimal("0.000000001")
 BPS_PLACES = Decimal("0.0001")
-MARKET_POINTS = 2000
 
 
 def avg_price(cash_units: int, shares: int) -> Decimal | None:
@@ -25,10 +22,15 @@ def avg_price(cash_units: int, shares: int) -> Decimal | None:
     )
 
 
-def savings_bps(baseline: Decimal, optimized: Decimal) -> Decimal:
-    """Return ``(baseline − optimized) / baseline × 10,000`` for a buy, to 0.0001 bps."""
+def savings_bps(baseline: Decimal, optimized: Decimal, side: str = "buy") -> Decimal:
+    """Return the savings of ``optimized`` against ``baseline`` in bps, to 0.0001.
+
+    For a buy (amounts paid) ``(baseline − optimized) / baseline × 10,000``; for a sell
+    (amounts received) the mirror, ``(optimized − baseline) / baseline × 10,000``.
+    """
     baseline, optimized = Decimal(baseline), Decimal(optimized)
-    return ((baseline - optimized) / baseline * 10000).quantize(BPS_PLACES, rounding=ROUND_HALF_EVEN)
+    gain = baseline - optimized if side == "buy" else optimized - baseline
+    return (gain / baseline * 10000).quantize(BPS_PLACES, rounding=ROUND_HALF_EVEN)
 
 
 def lane_summary(
@@ -39,16 +41,30 @@ def lane_summary(
     params: dict[str, Any],
     venue_ids: tuple[int, ...],
     target: int,
+    closing_mid: int | None = None,
     with_fills: bool = True,
 ) -> dict[str, Any]:
-    """Summarise one lane of one strategy: money, shares, venues, and (optionally) each fill."""
+    """Summarise one lane of one strategy: money, shares, venues, and (optionally) each fill.
+
+    ``cash_at_target`` is ``total_cash`` less the shares beyond the target valued at
+    ``closing_mid`` (1e-9 dollars; the lane's own average price when the book had no
+    mid): what the lane cost (or brought) for exactly the target, as if the overfill
+    were unwound at the close.
+    """
     filled = int(ledger.filled[lane])
     cash = int(ledger.cash[lane])
+    over = max(filled - int(target), 0)
+    if over and closing_mid is None:
+        at_target = cash - over * cash // filled
+    else:
+        at_target = cash - over * (closing_mid or 0)
     out: dict[str, Any] = {
         "kind": kind,
         "parameters": dict(params),
         "filled_shares": filled,
+        "overfill_shares": over,
         "total_cash": units_to_decimal(cash),
+        "cash_at_target": units_to_decimal(at_target),
         "avg_fill_px": avg_price(cash, filled),
         "notional": units_to_decimal(int(ledger.notional[lane])),
         "fees": units_to_decimal(int(ledger.fees[lane])),
@@ -91,57 +107,45 @@ def lane_summary(
     return out
 
 
-def choose_best(rows: list[dict[str, Any]], target: int) -> int:
+def choose_best(rows: list[dict[str, Any]], target: int, side: str = "buy") -> int:
     """Return the index of the best sweep row.
 
-    Rows that bought the whole target compete on ``total_cash`` (the first wins a tie,
-    in sweep order); when none did, the most shares, then the lowest average price.
+    Rows that completed the order compete on ``cash_at_target`` (the least paid for a
+    buy, the most received for a sell; the first wins a tie, in sweep order); when none
+    did, the most shares, then the best average price.
     """
+    sign = 1 if side == "buy" else -1
     complete = [i for i, r in enumerate(rows) if r["filled_shares"] >= target]
     if complete:
-        return min(complete, key=lambda i: (rows[i]["total_cash"], i))
+        return min(complete, key=lambda i: (sign * rows[i]["cash_at_target"], i))
 
     def key(i: int):
         avg = rows[i]["avg_fill_px"]
-        return (-rows[i]["filled_shares"], avg if avg is not None else Decimal("Infinity"), i)
+        return (-rows[i]["filled_shares"], sign * avg if avg is not None else Decimal("Infinity"), i)
 
     return min(range(len(rows)), key=key)
 
 
-def compare(optimized: dict[str, Any], baseline: dict[str, Any]) -> tuple[Decimal | None, str]:
+def compare(
+    optimized: dict[str, Any], baseline: dict[str, Any], side: str = "buy", target: int | None = None
+) -> tuple[Decimal | None, str]:
     """Return the savings in bps of ``optimized`` against ``baseline`` and the basis used.
 
-    On equal filled quantity the basis is ``total_cash``; otherwise ``avg_fill_px``
-    (cash figures of different quantities are not comparable). ``None`` when either
-    bought nothing.
+    Two lanes that both completed the order are compared on what exactly the target
+    cost (or brought): ``total_cash`` when neither overfilled (basis ``total_cash``),
+    else ``cash_at_target``, the overfill valued at the closing mid (basis
+    ``cash_at_target``). Otherwise, with equal quantities, on ``total_cash``; with
+    different quantities, on ``avg_fill_px`` (cash of different quantities is not
+    comparable). ``None`` when either traded nothing.
     """
-    if optimized["filled_shares"] == baseline["filled_shares"] and baseline["filled_shares"] > 0:
-        return savings_bps(baseline["total_cash"], optimized["total_cash"]), "total_cash"
+    o_filled, b_filled = optimized["filled_shares"], baseline["filled_shares"]
+    if b_filled > 0 and o_filled > 0:
+        done = target is not None and o_filled >= target and b_filled >= target
+        if done and (optimized.get("overfill_shares") or baseline.get("overfill_shares")):
+            basis = "cash_at_target"
+            return savings_bps(baseline[basis], optimized[basis], side), basis
+        if o_filled == b_filled or done:
+            return savings_bps(baseline["total_cash"], optimized["total_cash"], side), "total_cash"
     if optimized["avg_fill_px"] is None or baseline["avg_fill_px"] is None:
         return None, "avg_fill_px"
-    return savings_bps(baseline["avg_fill_px"], optimized["avg_fill_px"]), "avg_fill_px"
-
-
-def market_series(md: MarketData, start_ns: int, end_ns: int, points: int = MARKET_POINTS) -> dict[str, list]:
-    """Sample the consolidated best bid and ask (across venues) on a regular time grid."""
-    if len(md) == 0 or end_ns <= start_ns:
-        return {"ts_ns": [], "best_bid": [], "best_ask": []}
-    n = min(points, max(2, len(md)))
-    grid = np.linspace(start_ns, end_ns, n).astype(np.int64)
-    best_ask = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    best_bid = np.zeros(n, dtype=np.int64)
-    for v in md.venues:
-        rows = np.flatnonzero(md.venue == v)
-        pos = np.searchsorted(md.ts_event[rows], grid, side="right") - 1
-        ok = pos >= 0
-        r = rows[np.clip(pos, 0, None)]
-        ask = np.where(ok & (md.ask_sz[r, 0] > 0), md.ask_px[r, 0], np.iinfo(np.int64).max)
-        bid = np.where(ok & (md.bid_sz[r, 0] > 0), md.bid_px[r, 0], 0)
-        best_ask = np.minimum(best_ask, ask)
-        best_bid = np.maximum(best_bid, bid)
-    none = np.iinfo(np.int64).max
-    return {
-        "ts_ns": [int(t) for t in grid],
-        "best_bid": [units_to_decimal(int(b)) if b > 0 else None for b in best_bid],
-        "best_ask": [units_to_decimal(int(a)) if a != none else None for a in best_ask],
-    }
+    return savings_bps(baseline["avg_fill_px"], optimized["avg_fill_px"], side), "avg_fill_px"

@@ -1,14 +1,12 @@
-"""The `[queue] model` names of a scenario reach every venue's resting book, the new ones included."""
+"""The `[queue] model` names: the hftbacktest references are built in, under the report's names."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
-from sim.runner import resting_factory
-from sim.scenario import QUEUE_MODELS, Scenario, ScenarioError
-from venues.queue_models import LogProbability, RiskAverse
+from sim.scenario import Scenario, ScenarioError
+from venues.models import QUEUE
+from venues.queue_models import LogProbability, ProbabilisticQueue, RiskAverse
 from venues.queue_truth import MODELS
 
 BASE = """
@@ -29,14 +27,17 @@ def _load(tmp_path, text: str) -> Scenario:
 
 @pytest.mark.parametrize(("name", "cls"), [("risk_averse", RiskAverse), ("log_probability", LogProbability)])
 def test_hftbacktest_reference_models_can_be_chosen_by_name(tmp_path, name, cls):
-    scenario = _load(tmp_path, BASE + f'\n[queue]\nmodel = "{name}"\n')
-    book = resting_factory(scenario)(SimpleNamespace(feed=None, view=SimpleNamespace(_md=None)))
-    assert type(book.queue_model) is cls
-    # The queue-truth report scores the same model under the same name.
-    assert MODELS[name] == cls()
+    assert _load(tmp_path, BASE + f'\n[queue]\nmodel = "{name}"\n').queue == cls()
+    # The queue-truth report scores the same model under the same name, and results name it so.
+    assert MODELS[name] == cls() and QUEUE.name_of(cls()) == name
 
 
-def test_power_still_belongs_to_the_probabilistic_model_only(tmp_path):
-    with pytest.raises(ScenarioError, match="only the 'probabilistic' model takes a power"):
+def test_every_model_of_the_report_has_its_registered_name():
+    for name, model in MODELS.items():
+        registered = QUEUE.name_of(model)
+        assert registered == name or (registered == "probabilistic" and isinstance(model, ProbabilisticQueue))
+
+
+def test_the_new_models_take_no_parameters(tmp_path):
+    with pytest.raises(ScenarioError, match=r"\(risk_averse\): unknown parameter 'power'"):
         _load(tmp_path, BASE + '\n[queue]\nmodel = "risk_averse"\npower = 2\n')
-    assert "risk_averse" in QUEUE_MODELS and "log_probability" in QUEUE_MODELS

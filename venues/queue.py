@@ -79,6 +79,7 @@ from venues.taken import TakenLiquidity
 
 _TRADE = ord("T")
 _NO_SIDE = ord("N")
+_NO_BID = -(2**62)  # below any order price: an empty bid side
 
 
 @attrs.frozen(eq=False)
@@ -164,6 +165,7 @@ class QueueTracker:
         #: orders when the venue passes its own), so an ask that came down to our bid is
         #: not bought twice.
         self.taken: dict[int, TakenLiquidity] = {} if taken is None else taken
+        self._lanes_of: dict[int, int] = {}
         self._seq = 0
         self._n = 0
         self._slots = {name: np.zeros(0, dtype=np.int64) for name in _SLOT_FIELDS}
@@ -171,7 +173,7 @@ class QueueTracker:
         self._live: np.ndarray | None = np.zeros(0, dtype=np.int64)
         self._orders: dict[int, slice] = {}
         self._keys: list[int] = []
-        self._best_bid = 0
+        self._best_bid = _NO_BID
 
     # -- orders -----------------------------------------------------------------
 
@@ -196,8 +198,8 @@ class QueueTracker:
         qty = np.atleast_1d(np.asarray(qty, dtype=np.int64))
         if qty.ndim != 1 or (qty < 0).any():
             raise ValueError(f"qty must be non-negative shares per lane, got {qty!r}")
-        if price <= 0 or displayed < 0:
-            raise ValueError(f"bad price {price} or displayed size {displayed}")
+        if displayed < 0:
+            raise ValueError(f"bad displayed size {displayed}")
         lanes = qty.shape[0]
         self._reserve(self._n + lanes)
         at = slice(self._n, self._n + lanes)
@@ -211,7 +213,9 @@ class QueueTracker:
         s["credit"][at] = 0
         s["credit_ts"][at] = 0
         s["order_ix"][at] = len(self._keys)
-        s["owner"][at] = key if owner is None else owner
+        owner = key if owner is None else owner
+        s["owner"][at] = owner
+        self._lanes_of[owner] = lanes
         s["lane"][at] = np.arange(lanes)
         s["seq"][at] = self._seq
         self._seq += 1
@@ -221,11 +225,21 @@ class QueueTracker:
         self._n += lanes
         self._live = None
 
-    def cancel(self, key: int) -> np.ndarray:
-        """Pull order ``key``; return what it had left per lane."""
-        at = self._orders.pop(key)
+    def cancel(self, key: int, lanes: np.ndarray | None = None) -> np.ndarray:
+        """Pull order ``key`` (only the ``lanes`` mask of it, when given); return what they had left.
+
+        The result has one entry per lane of the order, zero for lanes not pulled. An order
+        with no live lane left stops being tracked.
+        """
+        at = self._orders[key]
         left = self._slots["qty"][at] - self._slots["filled"][at]
-        self._alive[at] = False
+        alive = self._alive[at]
+        pull = alive.copy() if lanes is None else alive & np.asarray(lanes, dtype=bool)
+        left = np.where(pull, left, 0)
+        alive[pull] = False
+        self._alive[at] = alive
+        if lanes is None or not alive.any():
+            del self._orders[key]
         self._live = None
         self._compact()
         return left
@@ -284,15 +298,18 @@ class QueueTracker:
         """Apply the venue's displayed book after an update (levels best first, empty = price 0, size 0)."""
         bid_px = np.asarray(bid_px, dtype=np.int64)
         bid_sz = np.asarray(bid_sz, dtype=np.int64)
-        best_bid = int(bid_px[0]) if bid_sz.size and bid_sz[0] > 0 else 0
+        # Prices are order prices (negative for a sell), so emptiness is read from sizes.
+        best_bid = int(bid_px[0]) if bid_sz.size and bid_sz[0] > 0 else _NO_BID
         prev_best_bid, self._best_bid = self._best_bid, best_bid
         live = self._live_slots()
         if live.size == 0:
             return []
         s = self._slots
         px = s["price"][live]
-        best_ask = int(ask_px[0]) if len(ask_sz) and ask_sz[0] > 0 else 0
-        crossed = (px >= best_ask) if best_ask > 0 else np.zeros(live.size, dtype=bool)
+        if len(ask_sz) and ask_sz[0] > 0:
+            crossed = px >= int(ask_px[0])
+        else:
+            crossed = np.zeros(live.size, dtype=bool)
 
         hit = (bid_px[None, :] == px[:, None]) & (bid_sz[None, :] > 0)
         shown = (hit * bid_sz[None, :]).sum(axis=1)
@@ -337,8 +354,10 @@ class QueueTracker:
             mine = np.flatnonzero(s["owner"][slots] == owner)
             # Highest price first, then earlier orders: who a seller coming down reaches first.
             mine = mine[np.lexsort((s["seq"][slots[mine]], -s["price"][slots[mine]]))]
-            lanes = int(s["lane"][slots[mine]].max()) + 1
-            taken = self.taken.setdefault(owner, TakenLiquidity(lanes))
+            taken = self.taken.get(owner)
+            if taken is None:
+                taken = self.taken[owner] = TakenLiquidity(self._lanes_of[owner])
+            lanes = taken.lanes
             for px, size in shown:
                 held = taken.at(px)
                 left = np.full(lanes, size, dtype=np.int64) - (0 if held is None else held)

@@ -23,6 +23,8 @@ from typing import Protocol, runtime_checkable
 import attrs
 import numpy as np
 
+from venues.params import param
+
 
 @runtime_checkable
 class QueueModel(Protocol):
@@ -103,7 +105,12 @@ class ProbabilisticQueue:
     going behind us, so the model is deterministic.
     """
 
-    power: float = attrs.field(default=2.0, converter=float, validator=attrs.validators.gt(0.0))
+    power: float = param(2.0, lo=0.0, hi=100.0, lo_open=True, doc="n in x**n / (x**n + (1 - x)**n)")
+
+    def __attrs_post_init__(self) -> None:
+        ok = isinstance(self.power, int | float) and not isinstance(self.power, bool)
+        if not (ok and 0 < self.power <= 100):
+            raise ValueError(f"power must be a number in (0, 100], got {self.power!r}")
 
     def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
         """Return ``cancelled * p(ahead / (ahead + behind))``, rounded half down."""

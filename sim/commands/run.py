@@ -16,9 +16,8 @@ from sim.jsonio import write_json
 from sim.results import compare
 from sim.scenario import Scenario, ScenarioError
 from strategies import registry
-from strategies.base import ParameterError
 
-USER_ERRORS = (ScenarioError, FeedError, ParameterError, registry.UnknownStrategy, OSError, ValueError)
+USER_ERRORS = (ScenarioError, FeedError, registry.UnknownStrategy, OSError, ValueError)
 
 
 def _fmt(value: Any) -> str:
@@ -38,13 +37,15 @@ def _money(value: Any) -> str:
 def summary_table(result: dict[str, Any]) -> str:
     """Return the per-strategy table a person reads first."""
     labels = list(result["baselines"])
+    side, target = result["order"]["side"], result["order"]["quantity"]
     headers = [
         "strategy",
         "kind",
         "filled",
         "catch-up",
         "maker",
-        "total cash $",
+        "overfill",
+        "total cash $" if side == "buy" else "proceeds $",
         "avg px $",
         "fees $",
         "rebates $",
@@ -58,6 +59,7 @@ def summary_table(result: dict[str, Any]) -> str:
             s["filled_shares"],
             s["catch_up_shares"],
             s["maker_shares"],
+            s["overfill_shares"],
             _money(s["total_cash"]),
             _money(s["avg_fill_px"]),
             _money(s["fees"]),
@@ -65,8 +67,10 @@ def summary_table(result: dict[str, Any]) -> str:
         ]
         for label in labels:
             base = result["strategies"][result["baselines"][label]["strategy"]]
-            bps, basis = compare(s, base)
-            row.append(_fmt(bps) + ("" if basis == "total_cash" else " (avg px)"))
+            bps, basis = compare(s, base, side, target)
+            row.append(
+                _fmt(bps) + {"total_cash": "", "cash_at_target": " (at target)"}.get(basis, " (avg px)")
+            )
         rows.append(row)
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -179,10 +183,17 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -
         if result["sweep"]:
             sw = result["sweep"]
             note = " (degenerate: every parameter set gave the same cash)" if sw["degenerate"] else ""
+            over = [r["overfill_shares"] for r in sw["rows"]]
+            overfilled = sum(1 for x in over if x)
             click.echo(
                 f"\nsweep over {sw['strategy']}: {len(sw['rows'])} parameter sets, "
                 f"{sw['distinct_total_cash']} distinct total cash{note}; best {result['best_parameters']}"
             )
+            if overfilled:
+                click.echo(
+                    f"{overfilled} of them overfilled (fills that beat a cancel), up to {max(over)} shares; "
+                    "compared at the target, the excess valued at the closing mid"
+                )
         for label, bps in result["savings_vs_baselines_bps"].items():
             click.echo(
                 f"savings of {result['optimized']['strategy']} vs {label}: {_fmt(bps)} bps "
@@ -208,7 +219,7 @@ def strategies_cmd() -> None:
         try:
             cls = registry.resolve(name)
             doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            params = ", ".join(f"{k}={v}" for k, v in cls.defaults.items()) or "-"
+            params = ", ".join(f"{k}={v}" for k, v in cls.param_defaults().items()) or "-"
         except registry.UnknownStrategy as exc:
             doc, params = f"(cannot load: {exc})", "-"
         rows.append([name, target, params, doc])
