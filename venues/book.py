@@ -106,16 +106,24 @@ class VenueBook:
         if stop <= self._pos:
             return
         md = tape.md
-        taken = self.taken
+        if not self._orders:
+            # Nothing rests: only what was taken ages, all these rows at once.
+            rows = tape.rows_of[k][self._pos : stop]
+            self._pos = stop
+            held = [t for t in self.taken.values() if t]
+            if held:
+                ask_px, ask_sz = md.ask_px[rows], md.ask_sz[rows]
+                for taken in held:
+                    taken.cut_rows(ask_px, ask_sz)
+            return
         for row in tape.rows_of[k][self._pos : stop].tolist():
             self._pos += 1
             if self._orders:
                 self._on_row(row)  # the tracker ages what was taken, then moves the queues
-            elif any(taken.values()):
-                visible, deepest = visible_asks(md.ask_px[row], md.ask_sz[row])
-                for held in taken.values():
-                    if held:
-                        held.cut(visible, deepest)
+            else:
+                for taken in self.taken.values():
+                    if taken:
+                        taken.cut(*visible_asks(md.ask_px[row], md.ask_sz[row]))
 
     def next_event(self) -> tuple[int, int] | None:
         """Return ``(ts_event, row)`` of the next row that can fill a resting order (None: none can).
