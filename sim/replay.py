@@ -19,6 +19,7 @@ from feeds.timeparse import format_ns
 from sim import __version__
 from sim.engine import Engine, RunOutcome, StrategySlot
 from sim.market import MarketSampler
+from sim.quote_stats import QuoteStats
 from sim.results import choose_best, compare, lane_summary
 from sim.scenario import Scenario, ScenarioError, dollars_to_units
 from strategies import registry
@@ -203,6 +204,9 @@ def replay_scenario(
             on_fill(names[fill.owner], ids[fill.venue], fill)
 
     sampler = MarketSampler(start_ns, end_ns)
+    max_age_ms = getattr(scenario.data, "max_quote_age_ms", None)
+    max_age_ns = None if max_age_ms is None else int(round(max_age_ms * 1_000_000))
+    quotes = QuoteStats(info.venues, max_age_ns)
     engine = Engine(
         feed,
         configs,
@@ -214,10 +218,19 @@ def replay_scenario(
         seed=scenario.seed,
         progress=progress,
         on_fill=hook,
-        observers=(sampler,),
+        observers=(sampler, quotes),
+        max_quote_age_ns=max_age_ns,
     )
     outcome = engine.run()
-    return build_result(scenario, info, configs, the_plan, outcome, start_ns, end_ns, sampler.series())
+    result = build_result(scenario, info, configs, the_plan, outcome, start_ns, end_ns, sampler.series())
+    result["data"]["consolidated"] = quotes.as_result()
+    if max_age_ns is not None:
+        result["data"]["stale_quotes"] = {
+            "max_quote_age_ms": max_age_ms,
+            "book_reads": outcome.reads,
+            "book_reads_with_a_stale_venue": outcome.stale_reads,
+        }
+    return result
 
 
 def build_result(
