@@ -17,6 +17,7 @@ _COMMANDS = (
     ("sim.commands.kafka", ("kafka", "stream")),
     ("sim.commands.report", ("report",)),
     ("sim.commands.models", ("models_cmd",)),
+    ("sim.commands.queue_truth", ("queue_truth",)),
 )
 
 

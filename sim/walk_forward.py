@@ -21,10 +21,11 @@ from feeds.feed import MemoryFeed
 from feeds.market import MarketData
 from feeds.timeparse import format_ns
 from sim.replay import replay_scenario, window_bounds
+from sim.result import RunResult
 from sim.scenario import Scenario, ScenarioError
 
 
-def _replay(scenario: Scenario, md: MarketData) -> dict[str, Any]:
+def _replay(scenario: Scenario, md: MarketData) -> RunResult:
     if len(md) == 0:
         raise ScenarioError(f"{scenario.path}: [walk_forward]: a window has no market data")
     return replay_scenario(scenario, MemoryFeed(md))
@@ -80,17 +81,17 @@ def _tuned(scenario: Scenario, best: dict[str, Any]) -> Scenario:
     return attrs.evolve(scenario, strategies=specs, sweep=None, optimized=name)
 
 
-def _money(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _money(result: RunResult) -> dict[str, dict[str, Any]]:
     return {
         name: {
-            "total_cash": s["total_cash"],
-            "avg_fill_px": s["avg_fill_px"],
-            "filled_shares": s["filled_shares"],
-            "overfill_shares": s["overfill_shares"],
-            "cash_at_target": s["cash_at_target"],
-            "maker_shares": s["maker_shares"],
+            "total_cash": lane.total_cash,
+            "avg_fill_px": lane.avg_fill_px,
+            "filled_shares": lane.filled_shares,
+            "overfill_shares": lane.overfill_shares,
+            "cash_at_target": lane.cash_at_target,
+            "maker_shares": lane.maker_shares,
         }
-        for name, s in result["strategies"].items()
+        for name, lane in result.strategies.items()
     }
 
 
@@ -131,7 +132,7 @@ def run_walk_forward(
         in_sample = _replay(tune, md.window(tune_start, tune_end))
         if progress is not None:
             progress(2 * i + 1, total)
-        best = dict(in_sample["best_parameters"])
+        best = dict(in_sample.best_parameters)
         test = _tuned(_in_window(scenario, test_start, test_end), best)
         out_of_sample = _replay(test, md.window(test_start, test_end))
         if progress is not None:
@@ -141,8 +142,8 @@ def run_walk_forward(
                 "tune": {"start": format_ns(tune_start), "end": format_ns(tune_end)},
                 "test": {"start": format_ns(test_start), "end": format_ns(test_end)},
                 "best_parameters": best,
-                "in_sample_bps": in_sample["savings_vs_baselines_bps"],
-                "out_of_sample_bps": out_of_sample["savings_vs_baselines_bps"],
+                "in_sample_bps": dict(in_sample.savings_bps),
+                "out_of_sample_bps": dict(out_of_sample.savings_bps),
                 "in_sample": _money(in_sample),
                 "out_of_sample": _money(out_of_sample),
             }

@@ -274,7 +274,7 @@ class ContKukanov(LaneStrategy):
         )
         rem = market.copy()
         qty = np.zeros((view.venues, self.lanes), dtype=np.int64)
-        limit_px = [0] * view.venues
+        limit_px = [-(2**62)] * view.venues  # order prices are negative for a sell
         for _cost, v, lv in levels:
             take = np.minimum(rem, np.maximum(offered[:, v, lv], 0))
             if take.any():

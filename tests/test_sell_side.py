@@ -89,7 +89,7 @@ CASES = [
 ]
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), case=st.sampled_from(CASES))
 def test_a_sell_gives_the_mirrored_buys_fills(seed, case):
     cls, params = case
