@@ -133,6 +133,23 @@ def test_a_failure_while_writing_keeps_the_old_file_and_removes_the_temp_file(tm
     assert leftovers(tmp_path) == []
 
 
+def test_a_full_disk_keeps_the_old_csv_whole_and_says_so_in_one_line(tmp_path, monkeypatch):
+    import errno
+
+    import sim.output
+
+    target = tmp_path / "m.csv"
+    target.write_text("the old market\n")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(sim.output.os, "fsync", full)
+    result = run("data", "synth", "--seconds", "1", "-o", target)
+    one_line_error(result, f"{target}: cannot write: No space left")
+    assert target.read_text() == "the old market\n" and leftovers(tmp_path) == []
+
+
 def test_a_link_planted_while_writing_is_not_written_through(tmp_path, victim):
     target = tmp_path / "r.json"
     with pytest.raises(OutputError, match="symbolic link"), atomic_open(target) as fh:
