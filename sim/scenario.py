@@ -382,7 +382,7 @@ def _parse_queue(w: str, raw: Any) -> Any:
     if not raw:
         return None
     table = _table(f"{w}: [queue]", raw)
-    return QUEUE.build(f"{w}: [queue]", {"model": "proportional", **table})
+    return QUEUE.build(f"{w}: [queue]", {"model": "risk_averse", **table})
 
 
 def _microseconds(where: str, table: dict[str, Any], key: str) -> int | None:

@@ -262,7 +262,7 @@ def test_esh4_figures_are_pinned(esh4, name):
 @needs_esh4
 def test_esh4_default_model_meets_the_goal_and_the_figures_separate_the_models(esh4):
     # The goal: the default model agrees with the truth on >= 90% of orders at 60 s.
-    assert esh4["default_model"] == "proportional" and MODELS["proportional"] == DEFAULT_QUEUE_MODEL
+    assert esh4["default_model"] == "risk_averse" and MODELS["risk_averse"] == DEFAULT_QUEUE_MODEL
     assert esh4["models"][esh4["default_model"]]["agreement"]["60"] >= 0.90
     # Risk-averse (cancels come from behind us) is best on every figure; front-first worst.
     m = esh4["models"]

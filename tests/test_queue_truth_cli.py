@@ -47,7 +47,7 @@ def test_hand_day_writes_the_figures_and_a_table(hand_csv, tmp_path):
     assert lines[0].startswith("hand.mbo.csv: 2 virtual orders of 1, 1970-01-01T00:00:01.000000000Z")
     assert "truly filled within 3 s: 0, 6 s: 2" in lines[0]
     assert lines[1].split("|")[1].strip() == "model" and "same outcome 6 s" in lines[1]
-    assert "risk_averse (best)" in text and f"wrote {out}" in text
+    assert "risk_averse (default, best)" in text and f"wrote {out}" in text
 
 
 def test_same_input_gives_byte_identical_json(hand_csv, tmp_path):
