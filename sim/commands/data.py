@@ -15,7 +15,7 @@ from feeds.csv_writer import write_csv
 from feeds.errors import FeedError
 from feeds.synthetic import SynthConfig, generate
 from feeds.timeparse import format_ns
-from sim.output import OutputError, check_target
+from sim.output import OutputError, atomic_open, check_target
 from sim.terminal import clean
 
 
@@ -46,7 +46,8 @@ def synth(venues: int, seconds: float, seed: int, start: str, output: Path) -> N
         check_target(output)  # before the work, not after it
         config = SynthConfig(venues=venues, seconds=seconds, seed=seed, start=start)
         md = generate(config)
-        write_csv(md, output)
+        with atomic_open(output, "w", encoding="utf-8", newline="") as f:
+            write_csv(md, f)
     except (FeedError, ValueError, OutputError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
