@@ -17,7 +17,8 @@ from feeds.errors import FeedError
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_TOPIC = "mock_l1_stream"
-CONNECT_TIMEOUT_S = 10.0
+#: How long a client keeps trying to reach a broker before it gives up (refused or silent).
+CONNECT_TIMEOUT_S = 2.0
 
 # kafka-python logs every refused connection and retry at WARNING/ERROR; the
 # faults that matter reach the user as one StreamError line instead.
@@ -117,9 +118,10 @@ def open_client(
     factory: Callable[..., Any], bootstrap: str, where: str, timeout_s: float, **config: Any
 ) -> Any:
     """Build a kafka-python client after the broker answered, turning its errors into ``StreamError``."""
+    # Probe first: importing the client library costs a few hundred ms a down broker need not wait.
+    require_broker(bootstrap, timeout_s, where)
     from kafka.errors import KafkaError
 
-    require_broker(bootstrap, timeout_s, where)
     try:
         return factory(
             bootstrap_servers=[f"{h}:{p}" for h, p in split_bootstrap(bootstrap)],
@@ -174,7 +176,7 @@ def native_crc() -> bool:
 
 
 def list_topics(bootstrap: str, timeout_s: float = 5.0) -> dict[str, int]:
-    """Return ``{topic: partition count}`` for the user topics at ``bootstrap``."""
+    """Return ``{topic: partition count}`` for the user topics at ``bootstrap`` (run indexes included)."""
     from kafka import KafkaAdminClient
 
     admin = open_client(KafkaAdminClient, bootstrap, f"kafka://{bootstrap}", timeout_s)

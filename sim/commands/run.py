@@ -12,6 +12,7 @@ import click
 from tabulate import tabulate
 
 from feeds.errors import FeedError
+from sim.commands.kafka import wait_option
 from sim.jsonio import write_json
 from sim.results import compare
 from sim.scenario import Scenario, ScenarioError
@@ -147,9 +148,11 @@ class _LivePrinter:
 @click.option(
     "--live", is_flag=True, help="With --feed kafka://: replay as the producer paces it, printing fills."
 )
+@wait_option
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -> None:
+def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, wait_s, quiet) -> None:
     """Run a scenario: replay its data once for every strategy, print the table, write the JSON."""
+    from feeds.kafka.consumer import defaults as kafka_defaults
     from sim.runner import run_scenario
 
     if live and not (feed or "").startswith("kafka://"):
@@ -166,9 +169,11 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -
             from sim.live import run_live
 
             printer = _LivePrinter(quiet)
-            result = run_live(scenario, feed, on_fill=printer.fill, on_row=printer.row)
+            with kafka_defaults(wait_s=wait_s):
+                result = run_live(scenario, feed, on_fill=printer.fill, on_row=printer.row)
         else:
-            result = run_scenario(scenario, progress=None if quiet else _Progress("replaying"))
+            with kafka_defaults(wait_s=wait_s):
+                result = run_scenario(scenario, progress=None if quiet else _Progress("replaying"))
         out = Path(out_path) if out_path else Path("out") / f"{Path(scenario_path).stem}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         write_json(result, out)
