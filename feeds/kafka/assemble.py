@@ -33,6 +33,17 @@ class SeqWindow:
         """Return whether every row of ``msg`` is below the window's end (or already behind it)."""
         return int(msg.seq.max()) < self.base + self.capacity
 
+    def place_fitting(self, msg: schema.Snapshots) -> schema.Snapshots | None:
+        """Place the rows of ``msg`` that fit the window; return the others (None when all fit)."""
+        if self.fits(msg):
+            self.place(msg)
+            return None
+        fit = msg.seq < self.base + self.capacity
+        if fit.any():
+            self.place(schema.Snapshots(msg.run, {k: v[fit] for k, v in msg.columns.items()}))
+        rest = ~fit
+        return schema.Snapshots(msg.run, {k: v[rest] for k, v in msg.columns.items()})
+
     def place(self, msg: schema.Snapshots) -> None:
         """Write the rows of ``msg`` (which must fit); a row already there or behind counts as a duplicate."""
         pos = msg.seq - self.base

@@ -380,6 +380,7 @@ class KafkaFeed:
         marker = session.info.start
         where, count = session.reader.where, marker.count
         window = SeqWindow(min(max(count, 1), 4 * self.chunk_rows), marker.levels)
+        self.peak_window_rows = window.capacity
         span = session.span(lambda: f"{window.received:,} of {count:,} snapshots, ")
         consumer = session.reader.consumer
         held: dict[int, list[schema.Snapshots]] = {}
@@ -388,21 +389,14 @@ class KafkaFeed:
             for partition, msg in span.messages():
                 if int(msg.seq.max()) >= count:
                     raise _beyond(where, marker.run, msg, count)
-                if partition in held:
-                    held[partition].append(msg)
-                elif window.fits(msg):
-                    window.place(msg)
-                else:
-                    held[partition] = [msg]
-                    consumer.pause(*[tp for tp in span.tps if tp.partition == partition])
-                yield from self._drain(window)
-                self._release(window, held, span)
+                rest = msg if partition in held else window.place_fitting(msg)
+                if rest is not None:
+                    if partition not in held:
+                        consumer.pause(*[tp for tp in span.tps if tp.partition == partition])
+                    held.setdefault(partition, []).append(rest)
+                yield from self._settle(window, held, span)
             end = span.end_marker()
-            for msgs in held.values():
-                for m in msgs:
-                    window.grow(int(m.seq.max()) - window.base + 1)
-                    window.place(m)
-            self.peak_window_rows = max(self.peak_window_rows, window.capacity)
+            yield from self._settle(window, held, span)
             if window.received != end.count or end.count != count:
                 raise _bad_seq(where, marker.run, end.count, window.seen())
             yield from self._drain(window, final=True)
@@ -421,22 +415,38 @@ class KafkaFeed:
         )
         session.finish(span, window.duplicates)
 
-    def _release(self, window: SeqWindow, held: dict[int, list[schema.Snapshots]], span: Span) -> None:
+    def _settle(
+        self, window: SeqWindow, held: dict[int, list[schema.Snapshots]], span: Span
+    ) -> Iterator[MarketData]:
+        """Place held rows and hand out chunks until neither moves; grow the window only when stuck."""
         consumer = span.reader.consumer
-        while held:
+        while True:
+            moved = False
             for partition in list(held):
                 msgs = held[partition]
-                while msgs and window.fits(msgs[0]):
-                    window.place(msgs.pop(0))
+                while msgs:
+                    before = window.received + window.duplicates
+                    rest = window.place_fitting(msgs[0])
+                    moved |= window.received + window.duplicates != before
+                    if rest is not None:
+                        msgs[0] = rest
+                        break
+                    msgs.pop(0)
                 if not msgs:
                     del held[partition]
                     consumer.resume(*[tp for tp in span.tps if tp.partition == partition])
-            waiting = [tp for tp in span.tps if tp.partition not in span.ends]
-            if not held or any(tp.partition not in held for tp in waiting):
-                return
-            # Every partition still to end waits on the window: the gap is behind a held message. Grow.
-            need = min(int(msgs[0].seq.max()) for msgs in held.values()) - window.base + 1
-            window.grow(max(need, 2 * window.capacity))
+            for chunk in self._drain(window):
+                moved = True
+                yield chunk
+            if moved or not held:
+                if not moved:
+                    return
+                continue
+            unended = [tp.partition for tp in span.tps if tp.partition not in span.ends]
+            if any(p not in held for p in unended):
+                return  # a partition still reading may fill the gap
+            # Every partition that could fill the gap waits behind rows beyond the window: grow it.
+            window.grow(2 * window.capacity)
             self.peak_window_rows = max(self.peak_window_rows, window.capacity)
 
     def _drain(self, window: SeqWindow, final: bool = False) -> Iterator[MarketData]:
@@ -451,6 +461,7 @@ class KafkaFeed:
                 if ready < window.capacity:
                     return  # the instant may go on in rows not here yet
                 window.grow(2 * window.capacity)
+                self.peak_window_rows = max(self.peak_window_rows, window.capacity)
                 return
             chunk = self._clip(
                 MarketData(**window.take(at), source=self._info.source, symbol=self._info.symbol)

@@ -367,6 +367,7 @@ class Span:
         last_progress = time.monotonic()
         while len(self.ends) < len(self.tps):
             pending: dict[int, list[bytes]] = {}
+            ended: dict[int, schema.EndMarker] = {}
             for tp, record in self.reader.poll():
                 if tp.topic != spec.topic:
                     self._take_index(record)
@@ -384,7 +385,7 @@ class Span:
                 elif tp.partition not in self._in_span:
                     continue
                 elif isinstance(got, schema.EndMarker):
-                    self.ends[tp.partition] = got
+                    ended[tp.partition] = got
                     self._in_span.discard(tp.partition)
                     consumer.pause(tp)
                 else:
@@ -394,6 +395,8 @@ class Span:
                 self.malformed += malformed
                 if rows is not None:
                     yield partition, rows
+            # A partition counts as ended once its rows before the end marker are out.
+            self.ends.update(ended)
             idle = time.monotonic() - last_progress
             if len(self.ends) < len(self.tps):
                 self.reader.notices.status(
