@@ -22,11 +22,12 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks import runs
-from benchmarks.measure import peak_rss_mb, timed
+from benchmarks.measure import Timing, peak_rss_mb
 
 NAME = "kafka_read"
 HISTORY_RATIO = 1.1
@@ -60,11 +61,24 @@ def _drop(bootstrap: str, topics: list[str]) -> None:
         pass
 
 
-def _read_s(spec: str, reps: int) -> dict[str, Any]:
+def _rounds(calls: dict[str, Callable[[], Any]], reps: int) -> dict[str, dict[str, Any]]:
+    """Time each call in rounds (one of each a round, after a warm-up each): load drifts hit all alike."""
+    for call in calls.values():
+        call()
+    seconds: dict[str, list[float]] = {label: [] for label in calls}
+    for _ in range(reps):
+        for label, call in calls.items():
+            began = time.perf_counter()
+            call()
+            seconds[label].append(time.perf_counter() - began)
+    return {label: Timing(tuple(s)).as_dict() for label, s in seconds.items()}
+
+
+def _reader(spec: str) -> Callable[[], Any]:
     from feeds.kafka.consumer import read_run
     from feeds.kafka.notices import Silent
 
-    return timed(lambda: read_run(spec, Silent()), reps, warmup=1).as_dict()
+    return lambda: read_run(spec, Silent())
 
 
 def _history(md, bootstrap: str, reps: int, topics: list[str]) -> dict[str, Any]:
@@ -74,9 +88,15 @@ def _history(md, bootstrap: str, reps: int, topics: list[str]) -> dict[str, Any]
     topics += [alone, kept]
     one = publish(md, topic=alone, bootstrap=bootstrap).run
     many = [publish(md, topic=kept, bootstrap=bootstrap).run for _ in range(RUNS_KEPT)]
-    t_one = _read_s(f"kafka://{bootstrap}/{alone}?run={one}", reps)
-    t_oldest = _read_s(f"kafka://{bootstrap}/{kept}?run={many[0]}", reps)
-    t_latest = _read_s(f"kafka://{bootstrap}/{kept}", reps)
+    got = _rounds(
+        {
+            "one": _reader(f"kafka://{bootstrap}/{alone}?run={one}"),
+            "oldest": _reader(f"kafka://{bootstrap}/{kept}?run={many[0]}"),
+            "latest": _reader(f"kafka://{bootstrap}/{kept}"),
+        },
+        reps,
+    )
+    t_one, t_oldest, t_latest = got["one"], got["oldest"], got["latest"]
     worst = max(t_oldest["median_s"], t_latest["median_s"]) / t_one["median_s"]
     return {
         "snapshots": len(md),
@@ -104,18 +124,18 @@ def _paced(ctx, md, bootstrap: str, reps: int, topics: list[str]) -> dict[str, A
         report = publish(md, topic=topic, bootstrap=bootstrap, speed=PACED_SPEED, **kwargs)
         specs[label] = f"kafka://{bootstrap}/{topic}?run={report.run}"
         out[label] = {"messages": report.messages, "publish_s": report.seconds}
-    t_file = timed(lambda: runs.run(on_file), reps, warmup=1)
-    out["file_run"] = t_file.as_dict()
+    scenarios = {"file": on_file, **{label: runs.on_data(ctx.default, spec) for label, spec in specs.items()}}
+    times = _rounds({label: (lambda sc=sc: runs.run(sc)) for label, sc in scenarios.items()}, reps)
+    t_file = times["file"]
+    out["file_run"] = t_file
     with tempfile.TemporaryDirectory() as tmp:
         rss_file = peak_rss_mb(runs.run_cli_argv(runs.DEFAULT_SCENARIO, ctx.trial, Path(tmp) / "f.json"))
         out["file_peak_rss_mb"] = rss_file
         for label, spec in specs.items():
-            scenario = runs.on_data(ctx.default, spec)
-            t = timed(lambda scenario=scenario: runs.run(scenario), reps, warmup=1)
             rss = peak_rss_mb(runs.run_cli_argv(runs.DEFAULT_SCENARIO, spec, Path(tmp) / "k.json"))
             out[label] |= {
-                "run": t.as_dict(),
-                "over_file": t.median / t_file.median,
+                "run": times[label],
+                "over_file": times[label]["median_s"] / t_file["median_s"],
                 "peak_rss_mb": rss,
                 "memory_over_file": rss / rss_file,
             }
@@ -125,7 +145,8 @@ def _paced(ctx, md, bootstrap: str, reps: int, topics: list[str]) -> dict[str, A
         "memory_over_file": grouped["memory_over_file"],
         "target_over_file": PACED_OVER_FILE,
         "target_memory_over_file": PACED_MEMORY_OVER_FILE,
-        "met": grouped["over_file"] <= PACED_OVER_FILE and grouped["memory_over_file"] <= PACED_MEMORY_OVER_FILE,
+        "met": grouped["over_file"] <= PACED_OVER_FILE
+        and grouped["memory_over_file"] <= PACED_MEMORY_OVER_FILE,
     }
     return out
 

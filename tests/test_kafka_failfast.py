@@ -20,8 +20,8 @@ topic = kafka_fixtures.topic
 pytestmark = pytest.mark.kafka
 
 
-def test_documented_defaults_are_two_seconds_to_connect_and_no_wait():
-    assert (CONNECT_TIMEOUT_S, WAIT_S) == (2.0, 0.0)
+def test_documented_defaults_are_a_second_and_a_half_to_connect_and_no_wait():
+    assert (CONNECT_TIMEOUT_S, WAIT_S) == (1.5, 0.0)
 
 
 def test_nothing_listening_fails_in_one_line_within_three_seconds():
@@ -31,7 +31,7 @@ def test_nothing_listening_fails_in_one_line_within_three_seconds():
         read_run(f"kafka://127.0.0.1:{port}/t")
     took = time.monotonic() - began
     assert str(err.value) == (
-        f"kafka://127.0.0.1:{port}/t: no Kafka broker answers at 127.0.0.1:{port} after 2 s "
+        f"kafka://127.0.0.1:{port}/t: no Kafka broker answers at 127.0.0.1:{port} after 1.5 s "
         "(start one with `sor kafka up`, or check --bootstrap)"
     )
     assert took < 3.0
@@ -75,7 +75,7 @@ def test_sor_run_against_nothing_listening_is_one_line_and_exit_1(tmp_path):
     )
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: kafka://127.0.0.1:{port}/t: no Kafka broker answers at 127.0.0.1:{port} after 2 s "
+        f"Error: kafka://127.0.0.1:{port}/t: no Kafka broker answers at 127.0.0.1:{port} after 1.5 s "
         "(start one with `sor kafka up`, or check --bootstrap)"
     ]
 

@@ -18,7 +18,7 @@ from feeds.errors import FeedError
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_TOPIC = "mock_l1_stream"
 #: How long a client keeps trying to reach a broker before it gives up (refused or silent).
-CONNECT_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 1.5
 
 # kafka-python logs every refused connection and retry at WARNING/ERROR; the
 # faults that matter reach the user as one StreamError line instead.

@@ -6,7 +6,7 @@ A spec names the topic and optionally the run:
 Timeouts (seconds), each a query key with a default that ``defaults()`` (``sor run
 --wait``) can change for specs that leave it out:
 
-- ``connect`` (2): how long to keep trying to reach a broker before one line says none answers;
+- ``connect`` (1.5): how long to keep trying to reach a broker before one line says none answers;
 - ``wait`` (0): how long to wait for the topic and for a run to start (0: say at once
   which runs there are);
 - ``idle`` (60): how long a run being read may stay silent before its end marker.

@@ -26,8 +26,8 @@ from feeds.kafka.notices import Notices
 from feeds.timeparse import format_ns
 
 _POLL_MS = 200
-#: A fetch brings at most this much per partition: enough for speed, small beside the run.
-_FETCH_PARTITION_BYTES = 8 * 1024 * 1024
+#: A fetch brings at most this much per partition: enough for speed, and little read past a run's end.
+_FETCH_PARTITION_BYTES = 2 * 1024 * 1024
 
 
 @attrs.define
