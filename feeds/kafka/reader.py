@@ -21,7 +21,7 @@ import attrs
 
 from feeds.errors import FeedError
 from feeds.kafka import schema
-from feeds.kafka.client import StreamError, broker_answers, open_client, require_broker
+from feeds.kafka.client import StreamError, broker_answers, broker_version, open_client, require_broker
 from feeds.kafka.notices import Notices
 from feeds.timeparse import format_ns
 
@@ -75,11 +75,13 @@ class Reader:
         from kafka import KafkaConsumer, TopicPartition
 
         self._tp = TopicPartition
+        version = broker_version(spec.bootstrap, timeout_s=max(0.5, spec.connect_timeout_s))
         self.consumer = open_client(
             KafkaConsumer,
             spec.bootstrap,
             self.where,
             spec.connect_timeout_s,
+            **({"api_version": version} if version else {}),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
