@@ -12,6 +12,7 @@ import click
 from tabulate import tabulate
 
 from feeds.errors import FeedError
+from sim.commands.kafka import wait_option
 from sim.jsonio import write_json
 from sim.output import check_target
 from sim.results import compare
@@ -167,9 +168,11 @@ def _load_data(scenario: Scenario, option: str | None):
 @click.option(
     "--live", is_flag=True, help="With --feed kafka://: replay as the producer paces it, printing fills."
 )
+@wait_option
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -> None:
+def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, wait_s, quiet) -> None:
     """Run a scenario: replay its data once for every strategy, print the table, write the JSON."""
+    from feeds.kafka.consumer import defaults as kafka_defaults
     from sim.runner import run_scenario
 
     if live and not (feed or "").startswith("kafka://"):
@@ -193,10 +196,12 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -
             from sim.live import run_live
 
             printer = _LivePrinter(quiet)
-            result = run_live(scenario, feed, on_fill=printer.fill, on_row=printer.row)
+            with kafka_defaults(wait_s=wait_s):
+                result = run_live(scenario, feed, on_fill=printer.fill, on_row=printer.row)
         else:
-            md = _load_data(scenario, "--feed" if feed else "--data" if data_path else None)
-            result = run_scenario(scenario, md, progress=None if quiet else _Progress("replaying"))
+            with kafka_defaults(wait_s=wait_s):
+                md = _load_data(scenario, "--feed" if feed else "--data" if data_path else None)
+                result = run_scenario(scenario, md, progress=None if quiet else _Progress("replaying"))
         out.parent.mkdir(parents=True, exist_ok=True)
         write_json(result, out)
     except USER_ERRORS as exc:
