@@ -14,7 +14,10 @@ Inputs at a decision (all read from the books and feed up to the decision instan
 * ``f``: the taker fee of the venue whose best ask plus fee is cheapest;
 * ``r_k``: venue ``k``'s maker rebate; ``Q_k``: the size displayed at its best bid;
 * ``xi``: the empirical outflow samples of ``strategies.outflow.OutflowEstimator``
-  over the last ``estimation_s`` seconds.
+  over the last ``estimation_s`` seconds, read from the feed with the simulator's
+  fill rules (the queue at a window's start plus what an order at its back filled),
+  so the model's fill agrees with the venues'. The rows applied since the last
+  decision reach the estimator in one batch when the strategy decides.
 
 Rules
 -----
@@ -53,6 +56,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from feeds.market import MarketData
 from strategies.base import ParameterError, Strategy
 from strategies.ck_model import CostParamsBatch, round_allocation, sa_allocate, single_venue_optimum
 from strategies.outflow import OutflowEstimator
@@ -62,6 +66,19 @@ from venues.view import BookView
 _NS_PER_S = 1_000_000_000
 _DOLLAR = 1e9  # 1e-9 dollar units per dollar
 _COMMON = ("horizon_s", "estimation_s", "sa_samples")
+_FEED_COLUMNS = (
+    "ts_event",
+    "ts_recv",
+    "venue",
+    "action",
+    "side",
+    "price",
+    "size",
+    "bid_px",
+    "bid_sz",
+    "ask_px",
+    "ask_sz",
+)
 
 
 @attrs.frozen(eq=False)
@@ -138,6 +155,8 @@ class ContKukanov(Strategy):
         self.decisions: list[Decision] = []
         self.estimator: OutflowEstimator | None = None
         self._view: BookView | None = None
+        self._fed = 0  # feed rows handed to the estimator so far
+        self._venue_order: np.ndarray | None = None
         self._working: dict[int, tuple[int, OrderKind]] = {}
         self._due = False
         self._closing = False
@@ -149,10 +168,20 @@ class ContKukanov(Strategy):
         self.estimator = OutflowEstimator(
             view.venue_ids, self.horizon_ns, self.history_ns, origin_ns=self.start_ns
         )
+        ids = np.asarray(view.venue_ids, dtype=np.int64)
+        self._venue_order = np.argsort(ids, kind="stable")
         self.call_at(self.start_ns, self._horizon)
 
-    def on_book(self, view: BookView) -> None:
-        self.estimator.update(view)
+    def _feed_estimator(self, view: BookView) -> None:
+        """Give the estimator every feed row applied since the last decision, in one batch."""
+        stop = view.batch_stop
+        if stop <= self._fed:
+            return
+        rows = MarketData(**{name: view.column(name)[self._fed : stop] for name in _FEED_COLUMNS})
+        ids = np.asarray(view.venue_ids, dtype=np.int64)
+        where = np.searchsorted(ids, rows.venue, sorter=self._venue_order)
+        self.estimator.update(rows, self._venue_order[where])
+        self._fed = stop
 
     def on_fill(self, fill: Fill) -> None:
         if self.done and not self._closing:
@@ -201,6 +230,7 @@ class ContKukanov(Strategy):
         ask = view.best_ask()
         queue = np.where(bid > 0, view.bid_sz[:, 0], 0)
         now = self.now
+        self._feed_estimator(view)
         if not self.estimator.ready(now) or not (ask > 0).any() or not (bid > 0).any():
             empty = np.zeros((0, k), dtype=np.int64)
             self.decisions.append(Decision(now, need, np.zeros_like(need), zeros, queue, empty, waited=True))
