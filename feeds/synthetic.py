@@ -191,7 +191,9 @@ def generate(config: SynthConfig | None = None) -> MarketData:
     dt_s = np.diff(times, prepend=0) / 1e9
     steps = np.rint(rng.standard_normal(n) * sigma_ticks * np.sqrt(dt_s) * _FINE).astype(np.int64)
     mid_ticks = round(cfg.mid_price / cfg.tick)
-    efficient = (mid_ticks * _FINE + np.cumsum(steps)) / _FINE
+    # The initial books quote mid_ticks - 1 / mid_ticks, so their mid is half a tick below
+    # mid_ticks: the efficient price starts there, or the first seconds drift up to meet it.
+    efficient = (mid_ticks * _FINE - _FINE // 2 + np.cumsum(steps)) / _FINE
 
     books = _initial_books(rng, k, mid_ticks, cfg.odd_lot_share)
     columns = _run(
