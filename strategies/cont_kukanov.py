@@ -34,8 +34,12 @@ Before history
 One venue with a bid
     The closed form (``ck_model.single_venue_optimum``); none: market order only.
 Several venues
-    Projected stochastic approximation with ``sa_samples`` iterations, all lanes in
-    one vectorised call (``ck_model.sa_allocate`` with a target per lane), drawing from ``self.rng``.
+    Exact line searches over the cost's breakpoints from a few starts, all lanes in
+    one vectorised call (``strategies.ck_search.allocate``), giving whole shares. With
+    ``sa_samples > 0`` the projected stochastic approximation of the doc
+    (``ck_model.sa_allocate``, that many iterations, drawing from ``self.rng``) adds
+    its rounded answer as one more start; the default, 0, skips it (the descent alone
+    is within 0.1% of the optimum in the cases measured, and SA costs about as much).
 Never more than the target
     Overbooking (``M + sum L > remaining``) is the model's choice. When every lane
     has its target, all working orders are cancelled. A lane that completes while
@@ -57,8 +61,9 @@ import attrs
 import numpy as np
 
 from feeds.market import MarketData
+from strategies import ck_search
 from strategies.base import ParameterError, Strategy
-from strategies.ck_model import CostParamsBatch, round_allocation, sa_allocate, single_venue_optimum
+from strategies.ck_model import CostParamsBatch, sa_allocate, single_venue_optimum
 from strategies.outflow import OutflowEstimator
 from venues.orders import Fill, OrderKind, OrderReport
 from venues.view import BookView
@@ -126,7 +131,7 @@ class ContKukanov(Strategy):
         "theta": 0.0005,
         "horizon_s": 10,
         "estimation_s": 120,
-        "sa_samples": 1000,
+        "sa_samples": 0,
     }
     aliases = {"theta_queue": "theta"}
 
@@ -144,8 +149,10 @@ class ContKukanov(Strategy):
         if history < horizon:
             raise ParameterError(f"{self.kind}: estimation_s must be >= horizon_s")
         samples = first["sa_samples"]
-        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-            raise ParameterError(f"{self.kind}: sa_samples must be a whole number >= 1, got {samples!r}")
+        if isinstance(samples, bool) or not isinstance(samples, int) or not 0 <= samples <= 1_000_000:
+            raise ParameterError(
+                f"{self.kind}: sa_samples must be a whole number from 0 to 1000000, got {samples!r}"
+            )
         self.horizon_ns = max(1, int(round(horizon * _NS_PER_S)))
         self.history_ns = max(self.horizon_ns, int(round(history * _NS_PER_S)))
         self.sa_samples = samples
@@ -284,11 +291,12 @@ class ContKukanov(Strategy):
                 m, l1 = single_venue_optimum(int(need[p]), int(queue[0]), samples[:, 0], params=params[p])
                 market[p], limit[p, usable[0]] = m, l1
             return market, limit
-        X = sa_allocate(need, queue, samples, params, self.sa_samples, self.rng)
-        for p in live:
-            whole = round_allocation(X[p], int(need[p]))
-            market[p] = whole[0]
-            limit[p, usable] = whole[1:]
+        extra = []
+        if self.sa_samples:
+            extra.append(sa_allocate(need, queue, samples, params, self.sa_samples, self.rng))
+        whole = ck_search.allocate(need, queue, samples, params, extra_starts=extra)
+        market[live] = whole[live, 0]
+        limit[np.ix_(live, usable)] = whole[live, 1:]
         return market, limit
 
     def _send_market(self, view: BookView, market: np.ndarray) -> None:
