@@ -7,7 +7,10 @@ stops filling (``L_k = xi_k - Q_k``) and where the shares executed cross the tar
 at known ``t``, so the cheapest whole-share point on the line inside the feasible set
 ``C`` is found exactly by sorting them (:func:`_line_search`). :func:`allocate`
 descends from a few starts by such line searches along a fixed set of directions
-until none improves, for every lane of a sweep at once.
+until none improves, for every lane of a sweep at once. With many distinct samples
+the starts first descend on eight weighted stand-ins for them (group means, ordered
+by total outflow), and only each lane's best point descends on the samples
+themselves: the answer is still a point no direction improves on the true cost.
 
 The cost is not convex (an overfill penalty ``lambda_o`` above ``h + r_k`` makes the
 fill of each venue count against it), so the descent finds a point no direction of
@@ -45,6 +48,9 @@ FloatArray = NDArray[np.float64]
 # so float noise in the sums never makes the descent cycle.
 _GAIN_RTOL = 1e-10
 _MAX_SWEEPS = 100
+# With more than twice this many distinct samples, the starts descend on this many
+# weighted stand-ins first (see ``allocate``).
+_COARSE = 8
 
 
 @attrs.frozen(eq=False)
@@ -135,7 +141,9 @@ def _bounds(X: FloatArray, S: FloatArray, line: _Direction) -> tuple[FloatArray,
     return np.ceil(lo - 1e-9), np.floor(hi + 1e-9)
 
 
-def _line_search(rows: _Rows, e: FloatArray, line: _Direction) -> tuple[FloatArray, FloatArray]:
+def _line_search(
+    rows: _Rows, e: FloatArray, w: FloatArray, line: _Direction
+) -> tuple[FloatArray, FloatArray]:
     """Return, per row, the whole ``t`` minimising the cost on ``X + t d`` over ``C``, and the gain.
 
     Per sample, ``-c_k min(L_k + t d_k, e_k)`` bends once, at ``t = (e_k - L_k) d_k``
@@ -190,18 +198,23 @@ def _line_search(rows: _Rows, e: FloatArray, line: _Direction) -> tuple[FloatArr
     kind = [np.full(n, j, dtype=np.int64) for j in range(m)] + [np.full(n, m, dtype=np.int64)] * len(bends)
     origin = np.zeros((n_rows, 1))
     pos = np.concatenate([*parts, lo[:, None], origin, hi[:, None]], axis=1)
-    kinds = np.concatenate([*kind, np.full(3, m + 1, dtype=np.int64)])
-    key = np.rint((pos - lo[:, None]) * den).astype(np.int64) * types + kinds
+    # Each bend is tagged with its kind and sample, so one integer sort carries both.
+    sample = np.concatenate([np.tile(np.arange(n), m + len(bends)), np.full(3, n)])
+    tags = types * (n + 1)
+    tag = np.concatenate([*kind, np.full(3, m + 1, dtype=np.int64)]) + types * sample
+    key = np.rint((pos - lo[:, None]) * den).astype(np.int64) * tags + tag
     key.sort(axis=1)
-    kinds = key % types
-    pos = (key // types) / den + lo[:, None]
-    # Slope change at each kind of bend, per row (a sample weighs 1 / N).
+    kinds, sample = np.divmod(key % tags, types)[::-1]
+    pos = (key // tags) / den + lo[:, None]
+    # Slope change at each bend: its kind's coefficient times its sample's weight.
     jump = np.zeros((n_rows, types))
-    jump[:, :m] = rows.c[:, moving] / n
-    jump[:, m] = rows.beta / n
+    jump[:, :m] = rows.c[:, moving]
+    jump[:, m] = rows.beta
+    weight = np.append(w, 0.0)
     start = rows.alpha * d[0] + rows.theta * d[1:].sum() + rows.beta * cls[0]
     start = start - rows.c[:, [k for k in moving if d[k + 1] > 0]].sum(axis=1)
-    slope = start[:, None] + np.cumsum(np.take_along_axis(jump, kinds, axis=1), axis=1)
+    steps = np.take_along_axis(jump, kinds, axis=1) * weight[sample]
+    slope = start[:, None] + np.cumsum(steps, axis=1)
     gap = np.diff(pos, axis=1)
     value = np.zeros_like(pos)
     np.cumsum(slope[:, :-1] * gap, axis=1, out=value[:, 1:])
@@ -217,7 +230,9 @@ def _line_search(rows: _Rows, e: FloatArray, line: _Direction) -> tuple[FloatArr
     return where[r, pick], now - cand[r, pick]
 
 
-def _descend(rows: _Rows, lane: np.ndarray, e: FloatArray, lines: Sequence[_Direction]) -> FloatArray:
+def _descend(
+    rows: _Rows, lane: np.ndarray, e: FloatArray, w: FloatArray, lines: Sequence[_Direction]
+) -> FloatArray:
     """Line-search the rows along the directions in turn; a row stops once every direction left it put.
 
     ``lane`` says whose decision each row is; a row that reaches a point another row of
@@ -232,7 +247,7 @@ def _descend(rows: _Rows, lane: np.ndarray, e: FloatArray, lines: Sequence[_Dire
             break
         line = lines[step % len(lines)]
         sub = attrs.evolve(rows.take(active), X=X[active])
-        t, gain = _line_search(sub, e, line)
+        t, gain = _line_search(sub, e, w, line)
         go = gain > tol[active]
         idle[active] += 1
         if go.any():
@@ -243,7 +258,20 @@ def _descend(rows: _Rows, lane: np.ndarray, e: FloatArray, lines: Sequence[_Dire
     return X
 
 
-def _starts(S: FloatArray, e: FloatArray, params: CostParamsBatch) -> list[FloatArray]:
+def _summary(e: FloatArray, w: FloatArray, n: int) -> tuple[FloatArray, FloatArray]:
+    """Return ``n`` weighted whole-share stand-ins for the samples ``e``: means of groups ordered by total."""
+    order = np.argsort(e.sum(axis=1), kind="stable")
+    cum = np.cumsum(w[order])
+    group = np.minimum((cum - w[order] / 2) * n, n - 1).astype(np.int64)
+    weight = np.bincount(group, weights=w[order], minlength=n)
+    mean = np.stack(
+        [np.bincount(group, weights=w[order] * e[order, j], minlength=n) for j in range(e.shape[1])], 1
+    )
+    keep = weight > 0
+    return np.rint(mean[keep] / weight[keep, None]), weight[keep] / weight[keep].sum()
+
+
+def _starts(S: FloatArray, e: FloatArray, w: FloatArray, params: CostParamsBatch) -> list[FloatArray]:
     """Return the descent's starts: all market, the cheapest all-limit corner, an even split."""
     n_lanes, k = S.shape[0], e.shape[1]
     market = np.zeros((n_lanes, k + 1))
@@ -301,7 +329,10 @@ def allocate(
     if samples.shape[1:] != (k,) or queue.shape != (k,) or samples.shape[0] == 0:
         raise ValueError(f"need xi of shape [N >= 1, {k}] and Q of shape [{k}]")
     # Past S an outflow fills nothing more: cap it there.
-    e = np.minimum(np.maximum(samples - queue, 0.0), max(float(target.max()), 0.0))
+    # Past S an outflow fills nothing more: cap it there, then weigh repeated samples.
+    capped = np.minimum(np.maximum(samples - queue, 0.0), max(float(target.max()), 0.0))
+    e, count = np.unique(capped, axis=0, return_counts=True)
+    w = count / count.sum()
     lambda_o = batch.lambda_o
     rows_of_one = _Rows(
         X=np.zeros((n_lanes, k + 1)),
@@ -311,7 +342,7 @@ def allocate(
         c=batch.h[:, None] + batch.r - lambda_o[:, None],
         beta=batch.theta + batch.lambda_u + lambda_o,
     )
-    starts = _starts(target, e, batch)
+    starts = _starts(target, e, w, batch)
     for extra in extra_starts:
         x = np.asarray(extra, dtype=np.float64).reshape(n_lanes, k + 1)
         starts.append(
@@ -319,9 +350,18 @@ def allocate(
         )
     n_starts = len(starts)
     every = np.tile(np.arange(n_lanes), n_starts)
+    lines = directions(k)
     rows = attrs.evolve(rows_of_one.take(every), X=np.concatenate(starts))
-    X = _descend(rows, every, e, directions(k)).reshape(n_starts, n_lanes, k + 1)
-    cost = expected_cost(X[..., 0], X[..., 1:], target[:, None], np.zeros(k), e, batch)
+    if e.shape[0] > 2 * _COARSE:
+        # Every start descends on a few weighted stand-ins for the samples (cheap), and only
+        # the best of them, by the true cost, descends again on the samples themselves.
+        ce, cw = _summary(e, w, _COARSE)
+        X = _descend(rows, every, ce, cw, lines).reshape(n_starts, n_lanes, k + 1)
+        cost = expected_cost(X[..., 0], X[..., 1:], target[:, None], np.zeros(k), e, batch, weights=w)
+        rows = attrs.evolve(rows_of_one, X=X[np.argmin(cost, axis=0), np.arange(n_lanes)])
+        every, n_starts = np.arange(n_lanes), 1
+    X = _descend(rows, every, e, w, lines).reshape(n_starts, n_lanes, k + 1)
+    cost = expected_cost(X[..., 0], X[..., 1:], target[:, None], np.zeros(k), e, batch, weights=w)
     best = X[np.argmin(cost, axis=0), np.arange(n_lanes)]
     out = np.rint(best).astype(np.int64)
     return out[0] if single else out

@@ -40,7 +40,7 @@ def problems(draw):
     """A decision problem at the paper's scales (docs/cont-kukanov.md §3), small enough to enumerate."""
     K = draw(st.integers(1, 3))
     S = draw(st.integers(1, {1: 40, 2: 22, 3: 11}[K]))
-    N = draw(st.integers(1, 20))
+    N = draw(st.integers(1, 40))  # more than 16 distinct samples takes the coarse path too
     Q = draw(st.lists(st.integers(0, 12), min_size=K, max_size=K))
     cell = st.one_of(st.just(0), st.integers(0, 45))
     xi = draw(st.lists(st.lists(cell, min_size=K, max_size=K), min_size=N, max_size=N))
@@ -165,7 +165,7 @@ def test_each_line_search_finds_the_cheapest_whole_point_on_its_line(K):
             beta=np.array([params.theta + params.lambda_u + params.lambda_o]),
         )
         for line in directions(K):
-            t, gain = _line_search(rows, e, line)
+            t, gain = _line_search(rows, e, np.full(len(e), 1 / len(e)), line)
             on_line = [x + s * line.d for s in range(-S - 1, S + 2)]
             on_line = [p for p in on_line if (p == grid).all(axis=1).any()]
             costs = [expected_cost(p[0], p[1:], S, Q, xi, params) for p in on_line]
