@@ -14,7 +14,8 @@ venue's best-bid size as its queue), for one lane and for the 125 lanes of the
 lane (as later decisions have). Precision: random problems small enough to enumerate
 every whole-share decision, at the paper's scales and over a wider range; a decision
 is *within 0.1%* when its expected cost exceeds the minimum by at most
-``0.001 * max(|minimum|, S (h + f))``.
+``0.001 * max(|minimum|, S (h + f))`` (and at least a tenth of a cent a share when
+``h + f = 0``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ SA_ITERATIONS = 1_000
 GRID = (0.002, 0.005, 0.01, 0.02, 0.05)
 THETAS = (0.0001, 0.0003, 0.0005, 0.001, 0.002)
 _SEC = 1_000_000_000
+# The wide range has h = f = 0 lanes: there the scale is at least a tenth of a cent a share.
+_FLOOR = 0.001
 
 
 def decisions(md, *, quick: bool) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -157,7 +160,7 @@ def precision(cases: int, *, wide: bool, seed: int) -> dict[str, Any]:
         for p in range(len(params)):
             lane = params[p]
             best = float(expected_cost(grid[:, 0], grid[:, 1:], S, Q, xi, lane).min())
-            scale = max(abs(best), S * (lane.h + lane.f), 1e-12)
+            scale = max(abs(best), S * (lane.h + lane.f), S * _FLOOR)
             for name, X in found.items():
                 gaps[name].append((expected_cost(X[p, 0], X[p, 1:], S, Q, xi, lane) - best) / scale)
     out: dict[str, Any] = {"lanes": len(gaps["descent"])}
