@@ -16,7 +16,8 @@ run the rules of ``venues.queue`` / ``venues.resting`` over the window:
   fills the order;
 * a displayed trade below ``P0`` fills the order up to the printed size;
 * a best ask at or below ``P0`` fills the order up to the ask size shown at or
-  below ``P0``, and the order ends there (``RestingBook`` cancels the rest);
+  below ``P0``, less what it took there already (``venues.taken``: what a crossing
+  row gave stays taken while the next rows keep crossing), and it keeps resting;
 * a fall of the displayed size at ``P0`` that a trade does not explain (the
   trade-credit rule of ``venues.queue``) is a cancellation, taken from the queue
   ahead while anyone is ahead;
@@ -39,6 +40,13 @@ The old estimate (the fall of the best bid's size, plus the whole queue when the
 level vanished) counted cancellations behind the order and vanished levels as
 outflow, and so filled the model's orders where the simulator does not.
 
+Frame and visibility
+--------------------
+Rows come from the tape (``sim.tape``): in the order's frame (for a sell the bids
+are the asks and prices are negated, so "below our price" and "ask at or below"
+read the same for both sides) and in the order they became visible. A window holds
+the rows visible by the decision that uses it.
+
 Samples
 -------
 Windows start every ``step_ns`` from ``origin_ns``; the samples at ``now`` are the
@@ -55,6 +63,7 @@ from collections import deque
 import numpy as np
 
 from feeds.market import MarketData
+from venues.taken import TakenLiquidity
 
 _TRADE = ord("T")
 _NO_SIDE = ord("N")
@@ -171,20 +180,20 @@ class OutflowEstimator:
         """Drop the rows at or before ``t0`` (no unfinished window needs them); keep each venue's book."""
         if self._rows is None:
             return
-        ts = self._rows["ts_event"]
-        cut = int(np.searchsorted(ts, t0, side="right"))
-        if cut == 0:
+        # Rows come in the order they became visible: each venue's in time order, but
+        # venues interleaved, so the cut is per row rather than a prefix.
+        drop = self._rows["ts_event"] <= t0
+        if not drop.any():
             return
-        bid_px, bid_sz = self._rows["bid_px"][:cut, 0], self._rows["bid_sz"][:cut, 0]
-        venue = self._venue[:cut]
         # Each venue's last dropped row is its book at the start of the next window.
         last = np.full(self.venues, -1)
-        np.maximum.at(last, venue, np.arange(cut))
+        np.maximum.at(last, self._venue[drop], np.flatnonzero(drop))
         has = last >= 0
-        self._edge[has, 0] = np.where(bid_sz[last[has]] > 0, bid_px[last[has]], 0)
-        self._edge[has, 1] = np.maximum(bid_sz[last[has]], 0)
-        self._rows = {name: col[cut:] for name, col in self._rows.items()}
-        self._venue = self._venue[cut:]
+        self._edge[has, 0] = self._rows["bid_px"][last[has], 0]
+        self._edge[has, 1] = np.maximum(self._rows["bid_sz"][last[has], 0], 0)
+        keep = ~drop
+        self._rows = {name: col[keep] for name, col in self._rows.items()}
+        self._venue = self._venue[keep]
 
     def _windows_xi(self, starts: np.ndarray) -> np.ndarray:
         """Return ``xi`` for windows starting at ``starts``, shape ``[len(starts), K]`` (see module)."""
@@ -208,9 +217,9 @@ class OutflowEstimator:
         state = order[np.maximum(lo - 1, 0)]
         inside = lo > first_of_venue
         edge = np.repeat(self._edge, nw, axis=0)
-        p0 = np.where(inside, np.where(r["bid_sz"][state, 0] > 0, r["bid_px"][state, 0], 0), edge[:, 0])
+        p0 = np.where(inside, r["bid_px"][state, 0], edge[:, 0])
         q0 = np.where(inside, np.maximum(r["bid_sz"][state, 0], 0), edge[:, 1])
-        q0 = np.where(p0 > 0, q0, 0)
+        has = q0 > 0  # a bid to join (prices are order prices: negative for a sell)
         length = hi - lo
         width = int(length.max()) if length.size else 0
         fill = np.zeros(lo.shape[0], dtype=np.int64)
@@ -218,8 +227,8 @@ class OutflowEstimator:
             pos = lo[:, None] + np.arange(width)
             mask = np.arange(width) < length[:, None]
             rows = order[np.minimum(pos, len(order) - 1)]
-            fill = _virtual_fill(r, rows, mask, p0, q0)
-        xi = np.where(p0 > 0, q0 + fill, 0)
+            fill = _virtual_fill(r, rows, mask & has[:, None], p0, q0)
+        xi = np.where(has, q0 + fill, 0)
         return xi.reshape(k, nw).T
 
 
@@ -259,14 +268,32 @@ def _virtual_fill(r: dict[str, np.ndarray], rows: np.ndarray, mask: np.ndarray, 
     d = np.cumsum(at + cancelled, axis=1)
     ahead = np.maximum(np.minimum(q0[:, None], np.minimum.accumulate(shown + d, axis=1)) - d, 0)
     fill = np.maximum(at - _shift(ahead, q0), 0) + below
-    # Sellers down to P0: fill up to the ask size shown at or below it, and the order ends.
+    # Sellers down to P0 fill the order up to the ask size shown at or below it, less what
+    # it already took there, kept as the tracker keeps it (``venues.taken``). Rows that
+    # cross are rare (the market trading through a bid), so they are walked one by one.
     ask_px, ask_sz = r["ask_px"][rows], r["ask_sz"][rows]
-    crossed = mask & (ask_sz[..., 0] > 0) & (ask_px[..., 0] <= p) & (p > 0)
-    ends = np.where(crossed.any(axis=1), crossed.argmax(axis=1), rows.shape[1])
-    before = col < ends[:, None]
-    total = np.where(before & mask, fill, 0).sum(axis=1)
-    w = np.arange(rows.shape[0])
-    last = np.minimum(ends, rows.shape[1] - 1)
-    px, sz = ask_px[w, last], ask_sz[w, last]
-    offered = np.where((px <= p) & (sz > 0), sz, 0).sum(axis=1)
-    return total + np.where(ends < rows.shape[1], offered, 0)
+    crossed = mask & (ask_sz[..., 0] > 0) & (ask_px[..., 0] <= p)
+    cross = np.zeros(rows.shape[0], dtype=np.int64)
+    for w in np.flatnonzero(crossed.any(axis=1)).tolist():
+        cross[w] = _cross_fill(ask_px[w], ask_sz[w], crossed[w], mask[w], int(p0[w]))
+    return np.where(mask, fill, 0).sum(axis=1) + cross
+
+
+def _cross_fill(ask_px, ask_sz, crossed, mask, price: int) -> int:
+    """Return what asks at or below ``price`` give an unbounded order over one window's rows."""
+    taken = TakenLiquidity(1)
+    total = 0
+    rows = np.flatnonzero(mask)
+    first, last = np.flatnonzero(crossed)[[0, -1]]
+    for i in rows[(rows >= first) & (rows <= last)].tolist():
+        taken.on_book(ask_px[i], ask_sz[i])
+        if not crossed[i]:
+            continue
+        for px, size in zip(ask_px[i].tolist(), ask_sz[i].tolist(), strict=True):
+            if size > 0 and px <= price:
+                held = taken.at(px)
+                got = size - (0 if held is None else int(held[0]))
+                if got > 0:
+                    taken.add(px, np.array([got], dtype=np.int64))
+                    total += got
+    return total

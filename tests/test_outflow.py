@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import attrs
 import numpy as np
 import pytest
-from conftest import SEC, T0, book_row, make_md, venue
+from conftest import SEC, T0, book_row, make_md
 
 from feeds.synthetic import SynthConfig, generate
 from sim.engine import Engine, StrategySlot
-from strategies.base import Strategy
+from strategies.base import LaneStrategy
 from strategies.outflow import OutflowEstimator
+from venues.config import VenueConfig
+from venues.params import param
 from venues.queue import FrontFirst, Proportional, QueueTracker, apply_row
-from venues.resting import RestingBook
 
 T = 10 * SEC
 ASK = [("10.05", 500)]
@@ -81,13 +83,24 @@ CASES = {
         420,
     ),
     # Sellers come down to 10.00 showing 150 there (and 80 at 10.01): the order fills 150 and
-    # ends, so the later print of 500 at 10.00 gives it nothing.  xi = 300 + 150.
-    "ask_down_to_the_bid_fills_the_shown_size_and_ends": (
+    # keeps resting, alone at 10.00 (the level was cancelled away); the next row shows the ask
+    # back at 10.05 and a print of 500 at 10.00, which fills it 500.  xi = 300 + 150 + 500.
+    "ask_down_to_the_bid_fills_the_shown_size_and_keeps_resting": (
         [
             book_row(at(1), 1, bids=[("9.99", 300)], asks=[("10.00", 150), ("10.01", 80)]),
             book_row(at(2), 1, **bid("10.00", 100), action="T", side="A", price="10.00", size=500),
         ],
-        450,
+        950,
+    ),
+    # Two rows in a row show sellers at 10.00 (150, then 200): the first fills 150, the second
+    # only the 50 more it shows, since the 150 stay taken while the ask stays down.
+    # xi = 300 + 150 + 50.
+    "an_ask_that_stays_down_fills_only_what_it_adds": (
+        [
+            book_row(at(1), 1, bids=[("9.99", 300)], asks=[("10.00", 150), ("10.01", 80)]),
+            book_row(at(2), 1, bids=[("9.99", 300)], asks=[("10.00", 200), ("10.01", 80)]),
+        ],
+        500,
     ),
     # A feed that shows a print before its fall: the print of 100 leaves the book at 300, the
     # next row's fall of 100 is that print (credit), the fall after it a cancel of 50; then a
@@ -114,23 +127,27 @@ def test_xi_is_the_queue_plus_what_an_order_at_its_back_fills(case):
     assert one_window(with_opening_books(rows)) == [expected, 50]
 
 
-class RestAtBid(Strategy):
+@attrs.frozen
+class RestParams:
+    qty: int = param(0, kind=int, lo=0, hi=10**9, doc="shares to rest at each venue")
+
+
+class RestAtBid(LaneStrategy):
     """Rest ``qty`` shares per lane at every venue's best bid at the start, and wait."""
 
     kind = "rest_at_bid"
-    vectorized = True
-    defaults = {"qty": 0}
+    Params = RestParams
 
     def on_start(self, view):
         self.view = view
         self.call_at(self.start_ns, self._place)
 
     def _place(self):
-        qty = np.array([p["qty"] for p in self.params])
-        self.queue = self.view.bid_sz[:, 0].copy()
+        qty = np.array([p.qty for p in self.lane_params])
+        self.queue = self.view.near_sz[:, 0].copy()
         for v in range(self.view.venues):
-            if self.view.bid_sz[v, 0] > 0:
-                self.rest(v, qty, int(self.view.bid_px[v, 0]))
+            if self.view.near_sz[v, 0] > 0:
+                self.post(v, qty, int(self.view.near_px[v, 0]))
 
 
 SIZES = (1, 49, 50, 100, 149, 150, 151, 400, 10_000)
@@ -140,13 +157,12 @@ def engine_maker_fills(md, model, ids=(1, 2)):
     """Run RestAtBid over ``md`` (no latency) and return (queue at entry, maker shares [lane, venue])."""
     engine = Engine(
         md,
-        [venue(v) for v in ids],
-        [StrategySlot("r", RestAtBid, tuple({"qty": q} for q in SIZES))],
+        [VenueConfig.flat(v, queue=model) for v in ids],
+        [StrategySlot("r", RestAtBid, tuple(RestParams(qty=q) for q in SIZES))],
         target=10**6,
         start_ns=T0,
         end_ns=T0 + T,
         seed=0,
-        resting_factory=lambda v: RestingBook(v, model),
     )
     ledger = engine.run().ledgers[0]
     return engine.strategies[0].queue, ledger.venue_maker
@@ -189,26 +205,36 @@ def simulator_fill(md, venue_id, t0, horizon, model):
     tracker.add(1, p0, 10**9, q0)
     fill = 0
     for r in rows[(md.ts_event[rows] > t0) & (md.ts_event[rows] <= t0 + horizon)]:
-        if md.ask_sz[r, 0] > 0 and md.ask_px[r, 0] <= p0:  # RestingBook: fill the shown asks, end
-            return q0, fill + int(md.ask_sz[r][(md.ask_px[r] <= p0) & (md.ask_sz[r] > 0)].sum())
         fill += sum(int(qf.qty.sum()) for qf in apply_row(tracker, md, r))
     return q0, fill
 
 
-def test_every_window_of_a_synthetic_market_matches_the_tracker_under_front_first():
-    md = generate(SynthConfig(seconds=40, seed=3))
+@pytest.mark.parametrize(
+    ("seconds", "seed", "horizon_s", "windows"),
+    [
+        (40, 3, 5, range(26)),
+        # Windows 66-85 of this market include a stretch where the price falls through
+        # the bids the orders joined, so asks come down to them row after row.
+        (120, 7, 10, range(66, 86)),
+    ],
+)
+def test_every_window_of_a_synthetic_market_matches_the_tracker_under_front_first(
+    seconds, seed, horizon_s, windows
+):
+    md = generate(SynthConfig(seconds=seconds, seed=seed))
     ids = md.venues
     origin = int(md.ts_event[0]) // SEC * SEC + SEC
-    est = OutflowEstimator(ids, 5 * SEC, 30 * SEC, step_ns=SEC, origin_ns=origin)
+    horizon = horizon_s * SEC
+    history = (seconds - 10) * SEC
+    est = OutflowEstimator(ids, horizon, history, step_ns=SEC, origin_ns=origin)
     est.update(md, np.searchsorted(np.array(ids), md.venue))
-    now = origin + 35 * SEC
-    xi = est.samples(now)
-    assert xi.shape == (26, 3)  # windows starting at now - 30 s .. now - 5 s
-    starts = now - 30 * SEC + SEC * np.arange(26)
+    now = origin + history
+    xi = est.samples(now)  # windows starting at origin .. now - horizon
+    assert xi.shape == ((history - horizon) // SEC + 1, 3)
     fills = 0
-    for j, t0 in enumerate(starts.tolist()):
+    for j in windows:
         for k, v in enumerate(ids):
-            q0, fill = simulator_fill(md, v, t0, 5 * SEC, FrontFirst())
+            q0, fill = simulator_fill(md, v, origin + j * SEC, horizon, FrontFirst())
             assert xi[j, k] == q0 + fill, (j, k)
             fills += fill
     assert fills > 0
@@ -262,3 +288,28 @@ def test_update_takes_a_batch_spanning_many_instants_in_one_call():
         piecewise.samples(int(md.ts_event[b - 1]))
     now = int(md.ts_event[-1])
     np.testing.assert_array_equal(whole.samples(now), piecewise.samples(now))
+
+
+def test_a_sell_order_frame_reads_the_asks_as_its_queue():
+    # A sell order joins the best ask (10.05 x 300); a buyer lifting 450 at 10.05 takes the 300
+    # ahead and fills 150: xi = 300 + 150, read from the tape's order frame (prices negated).
+    from sim.tape import to_order_frame
+
+    rows = [
+        book_row(T0, 1, bids=[("10.00", 200)], asks=[("10.05", 300), ("10.06", 500)]),
+        book_row(T0, 2, bids=[("10.00", 200)], asks=[("10.05", 70)]),
+        book_row(
+            at(1),
+            1,
+            bids=[("10.00", 200)],
+            asks=[("10.06", 350)],
+            action="T",
+            side="B",
+            price="10.05",
+            size=450,
+        ),
+    ]
+    md = to_order_frame(make_md(rows), "sell")
+    est = OutflowEstimator((1, 2), T, T, step_ns=T, origin_ns=T0)
+    est.update(md, np.searchsorted(np.array([1, 2]), md.venue))
+    assert est.samples(T0 + T).tolist() == [[450, 70]]
