@@ -110,43 +110,115 @@ def default_venue_settings(k: int) -> list[dict]:
     ]
 
 
-def _positive(instance, attribute, value) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+#: Rows a synthetic market may have: generating one holds about 1 kB per row in Python lists.
+MAX_ROWS = 2_000_000
+#: How long a market may be, in seconds (one calendar day).
+MAX_SECONDS = 86_400.0
+#: The price grid: a market quotes between this many ticks (the efficient price is held on a
+#: grid 100 times finer, as float64, which is exact below 2**53).
+MIN_TICKS, MAX_TICKS = 10, 10**9
+#: The books move a tick per event at most: a faster efficient price leaves them behind.
+MAX_TICKS_PER_EVENT = 1.0
+_NS = 10**9
 
 
-def _share(instance, attribute, value) -> None:
-    if not 0 <= value <= 1:
-        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value!r}")
+def _in_range(low: float, high: float, *, open_low: bool = False):
+    """Validator: ``low <= value <= high`` (``low < value`` when ``open_low``); NaN never passes."""
+    rule = f"> {low:g} and <= {high:g}" if open_low else f"between {low:g} and {high:g}"
 
+    def check(_instance, attribute, value) -> None:
+        ok = (value > low if open_low else value >= low) and value <= high
+        if not ok:
+            raise ValueError(f"{attribute.name} must be {rule}, got {value!r}")
 
-def _venue_count(instance, attribute, value) -> None:
-    if not 1 <= value <= len(VENUE_IDS):
-        raise ValueError(f"venues must be between 1 and {len(VENUE_IDS)}, got {value!r}")
+    return check
 
 
 def _timestamp(instance, attribute, value) -> None:
     parse_ns(value)
 
 
+def _symbol(instance, attribute, value) -> None:
+    if not 1 <= len(value) <= 32 or not value.isprintable() or value.strip() != value:
+        raise ValueError(
+            f"symbol must be 1 to 32 printable characters without spaces at the ends, got {value!r}"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class SynthConfig:
     """The knobs of a synthetic market; every field has a default like a liquid ~$200 stock.
 
-    Field converters accept strings, so ``SynthConfig(venues="3")`` works.
+    Field converters accept strings, so ``SynthConfig(venues="3")`` works. Valid ranges
+    (checked here, so a bad ``synthetic:`` spec fails when it is read):
+
+    ==================  ===============================================================
+    venues              1 to 14 (the publishers in ``VENUE_IDS``)
+    seconds             > 0 and <= 86,400; ``round(rows_per_second * seconds)`` rows,
+                        at most ``MAX_ROWS`` (2,000,000)
+    seed                0 to 2**63 - 1
+    start               an ISO-8601 timestamp; ``start + seconds`` before 2262
+    mid_price           > 0 and <= 1,000,000 dollars, 10 to 10**9 ticks
+    tick                >= 0.000000001 dollars, a multiple of it (nine decimals)
+    rows_per_second     > 0 and <= 1,000,000
+    daily_volatility    0 to 0.2 (a fraction of the price per 6.5-hour day), and the
+                        efficient price moves at most one tick per event on average:
+                        ``mid_price * daily_volatility / tick
+                        / sqrt(23400 * rows_per_second) <= 1`` (0.16 by default)
+    trade_share         0 to 1
+    odd_lot_share       0 to 1
+    symbol              1 to 32 printable characters
+    ==================  ===============================================================
     """
 
-    venues: int = attrs.field(default=3, converter=int, validator=_venue_count)
-    seconds: float = attrs.field(default=522.0, converter=float, validator=_positive)
-    seed: int = attrs.field(default=7, converter=int)
+    venues: int = attrs.field(default=3, converter=int, validator=_in_range(1, len(VENUE_IDS)))
+    seconds: float = attrs.field(
+        default=522.0, converter=float, validator=_in_range(0, MAX_SECONDS, open_low=True)
+    )
+    seed: int = attrs.field(default=7, converter=int, validator=_in_range(0, 2**63 - 1))
     start: str = attrs.field(default="2024-08-01T13:36:32Z", converter=str, validator=_timestamp)
-    mid_price: float = attrs.field(default=200.0, converter=float, validator=_positive)
-    tick: float = attrs.field(default=0.01, converter=float, validator=_positive)
-    rows_per_second: float = attrs.field(default=100.0, converter=float, validator=_positive)
-    daily_volatility: float = attrs.field(default=0.012, converter=float, validator=_share)
-    trade_share: float = attrs.field(default=0.06, converter=float, validator=_share)
-    odd_lot_share: float = attrs.field(default=0.15, converter=float, validator=_share)
-    symbol: str = attrs.field(default="SYN", converter=str)
+    mid_price: float = attrs.field(default=200.0, converter=float, validator=_in_range(0, 1e6, open_low=True))
+    tick: float = attrs.field(default=0.01, converter=float, validator=_in_range(1e-9, 1e6))
+    rows_per_second: float = attrs.field(
+        default=100.0, converter=float, validator=_in_range(0, 1e6, open_low=True)
+    )
+    daily_volatility: float = attrs.field(default=0.012, converter=float, validator=_in_range(0, 0.2))
+    trade_share: float = attrs.field(default=0.06, converter=float, validator=_in_range(0, 1))
+    odd_lot_share: float = attrs.field(default=0.15, converter=float, validator=_in_range(0, 1))
+    symbol: str = attrs.field(default="SYN", converter=str, validator=_symbol)
+
+    def __attrs_post_init__(self) -> None:
+        units = Decimal(repr(self.tick)) * _NS
+        if units != units.to_integral_value():
+            raise ValueError(
+                f"tick must be a whole number of 1e-9 dollars (nine decimals), got {self.tick!r}"
+            )
+        ticks = self.mid_price / self.tick
+        if not MIN_TICKS <= ticks <= MAX_TICKS:
+            raise ValueError(
+                f"mid_price / tick must be {MIN_TICKS} to {MAX_TICKS:g} ticks, got {ticks:g} "
+                f"(mid_price={self.mid_price!r}, tick={self.tick!r})"
+            )
+        move = (
+            self.mid_price
+            * self.daily_volatility
+            / self.tick
+            / math.sqrt(_SECONDS_PER_DAY * self.rows_per_second)
+        )
+        if move > MAX_TICKS_PER_EVENT:
+            raise ValueError(
+                f"the efficient price would move {move:.3g} ticks per event, more than {MAX_TICKS_PER_EVENT} "
+                f"(mid_price * daily_volatility / tick / sqrt(23400 * rows_per_second)): "
+                "raise tick or rows_per_second, or lower daily_volatility"
+            )
+        rows = round(self.rows_per_second * self.seconds)
+        if rows > MAX_ROWS:
+            raise ValueError(
+                f"rows_per_second * seconds must be at most {MAX_ROWS:,} rows, got {rows:,} "
+                f"(rows_per_second={self.rows_per_second!r}, seconds={self.seconds!r})"
+            )
+        if parse_ns(self.start) + round(self.seconds * _NS) + 10**9 >= 2**63:
+            raise ValueError(f"start + seconds must be before 2262, got start={self.start!r}")
 
 
 def _lots(rng: np.random.Generator, n: int, odd_share: float) -> np.ndarray:
@@ -191,7 +263,9 @@ def generate(config: SynthConfig | None = None) -> MarketData:
     dt_s = np.diff(times, prepend=0) / 1e9
     steps = np.rint(rng.standard_normal(n) * sigma_ticks * np.sqrt(dt_s) * _FINE).astype(np.int64)
     mid_ticks = round(cfg.mid_price / cfg.tick)
-    efficient = (mid_ticks * _FINE + np.cumsum(steps)) / _FINE
+    # The initial books quote mid_ticks - 1 / mid_ticks, so their mid is half a tick below
+    # mid_ticks: the efficient price starts there, or the first seconds drift up to meet it.
+    efficient = (mid_ticks * _FINE - _FINE // 2 + np.cumsum(steps)) / _FINE
 
     books = _initial_books(rng, k, mid_ticks, cfg.odd_lot_share)
     columns = _run(
@@ -205,6 +279,13 @@ def generate(config: SynthConfig | None = None) -> MarketData:
         trade_share=cfg.trade_share,
     )
     venue_index, action, side, price, size, bid_px, bid_sz, ask_px, ask_sz = columns
+    if bid_px and min(bid_px) <= 0:
+        # Possible only for a very volatile, very long market quoted on few ticks.
+        raise ValueError(
+            f"synthetic market: the price walked down to zero (mid_price={cfg.mid_price!r}, "
+            f"daily_volatility={cfg.daily_volatility!r}, seconds={cfg.seconds!r}): "
+            "lower the volatility or the span"
+        )
     venue_index = np.array(venue_index, dtype=np.int64)
     venue_ids = np.array([s["venue"] for s in settings], dtype=np.int64)
     ts_event = start_ns + times

@@ -14,7 +14,9 @@ Inputs at a decision (all read from the books and feed up to the decision instan
 * ``f``: the taker fee of the venue whose best ask plus fee is cheapest;
 * ``r_k``: venue ``k``'s maker rebate; ``Q_k``: the size displayed at its best bid;
 * ``xi``: the empirical outflow samples of ``strategies.outflow.OutflowEstimator``
-  over the last ``estimation_s`` seconds.
+  over the last ``estimation_s`` seconds, read from the tape with the simulator's
+  fill rules (the queue at a window's start plus what an order at its back filled),
+  so the model's fill agrees with the venues'.
 
 Rules
 -----
@@ -31,8 +33,11 @@ Before history
 One venue with a bid
     The closed form (``ck_model.single_venue_optimum``); none: market order only.
 Several venues
-    Projected stochastic approximation with ``sa_samples`` iterations, all lanes in
-    one vectorised call (``ck_model.sa_allocate`` with a target per lane), drawing from ``self.rng``.
+    Exact line searches over the cost's breakpoints from a few starts, all lanes in
+    one vectorised call (``strategies.ck_search.allocate``), giving whole shares. With
+    ``sa_samples > 0`` the projected stochastic approximation of the doc
+    (``ck_model.sa_allocate``, that many iterations, drawing from ``self.rng``) adds
+    its rounded answer as one more start; the default, 0, skips it.
 A lane that has its target
     Overbooking (``M + sum L > remaining``) is the model's choice. As soon as a lane
     hears that it has its target it cancels its own lanes of every working limit
@@ -49,8 +54,9 @@ from typing import Any
 import attrs
 import numpy as np
 
+from strategies import ck_search
 from strategies.base import LaneStrategy, ParameterError
-from strategies.ck_model import CostParamsBatch, round_allocation, sa_allocate, single_venue_optimum
+from strategies.ck_model import CostParamsBatch, sa_allocate, single_venue_optimum
 from strategies.outflow import OutflowEstimator
 from venues.orders import Fill, OrderKind, OrderReport
 from venues.params import param
@@ -73,7 +79,7 @@ class ContKukanovParams:
     theta: float = param(0.0005, **_PENALTY, doc="impact cost per share sent")
     horizon_s: float = param(10, lo=0.01, hi=86_400.0, unit="s", doc="time between decisions")
     estimation_s: float = param(120, lo=0.01, hi=7 * 86_400.0, unit="s", doc="outflow history")
-    sa_samples: int = param(1000, kind=int, lo=1, hi=100_000, doc="iterations of the optimiser")
+    sa_samples: int = param(0, kind=int, lo=0, hi=100_000, doc="iterations of an extra SA start (0: none)")
 
 
 @attrs.frozen(eq=False)
@@ -254,11 +260,12 @@ class ContKukanov(LaneStrategy):
                 m, l1 = single_venue_optimum(int(need[p]), int(queue[0]), samples[:, 0], params=params[p])
                 market[p], limit[p, usable[0]] = m, l1
             return market, limit
-        X = sa_allocate(need, queue, samples, params, self.sa_samples, self.rng)
-        for p in live:
-            whole = round_allocation(X[p], int(need[p]))
-            market[p] = whole[0]
-            limit[p, usable] = whole[1:]
+        extra = []
+        if self.sa_samples:
+            extra.append(sa_allocate(need, queue, samples, params, self.sa_samples, self.rng))
+        whole = ck_search.allocate(need, queue, samples, params, extra_starts=extra)
+        market[live] = whole[live, 0]
+        limit[np.ix_(live, usable)] = whole[live, 1:]
         return market, limit
 
     def _send_market(self, view: BookView, market: np.ndarray) -> None:

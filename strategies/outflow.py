@@ -1,19 +1,59 @@
-"""Bid-queue outflow of each venue, estimated online from the feed (Cont–Kukanov's xi).
+"""Bid-queue outflow of each venue as the simulator fills it (Cont–Kukanov's xi), estimated online.
 
-The outflow of a venue's best-bid queue is what leaves it: cancellations plus
-sells that hit it. From a price-level feed it is read, row by row of that venue,
-as (``docs/cont-kukanov.md``, "Where xi comes from"):
+The model fills a limit order of ``L`` shares behind a queue of ``Q`` shares with
+``(xi - Q)+ - (xi - Q - L)+`` shares over a horizon ``T``. Its samples of ``xi``
+are read from the feed with the simulator's own fill rules, so that the model and
+the simulator agree on the rows the samples come from.
 
-* the best bid price is unchanged: the fall of its displayed size, if any;
-* the best bid price fell (or the bid side emptied): the whole size the old best
-  level showed, since that queue was taken out;
-* the best bid price rose: nothing (a new, better queue started).
+The rule (one window)
+---------------------
+A window starts at ``t0`` and covers the venue's rows with ``t0 < ts <= t0 + T``.
+Put a virtual buy order of unbounded size at the back of the venue's best bid at
+``t0`` (price ``P0``, ``Q0`` shares displayed there after the rows at ``t0``) and
+run the rules of ``venues.queue`` / ``venues.resting`` over the window:
 
-Outflows are summed into short buckets of ``step_ns``; a sample of the outflow
-over the horizon ``T`` is the sum of ``T / step`` consecutive finished buckets, and
-the samples are all such overlapping windows inside the last ``history_ns``.
-Only rows already applied and buckets already over at the decision instant are
-used, so no sample looks ahead.
+* a displayed trade at ``P0`` consumes the queue ahead first; the rest of the print
+  fills the order;
+* a displayed trade below ``P0`` fills the order up to the printed size;
+* a best ask at or below ``P0`` fills the order up to the ask size shown at or
+  below ``P0``, less what it took there already (``venues.taken``: what a crossing
+  row gave stays taken while the next rows keep crossing), and it keeps resting;
+* a fall of the displayed size at ``P0`` that a trade does not explain (the
+  trade-credit rule of ``venues.queue``) is a cancellation, taken from the queue
+  ahead while anyone is ahead;
+* size added at ``P0`` queues behind the order; a level that vanishes by
+  cancellations fills nothing.
+
+If the order gets ``F`` shares, the sample is ``xi = Q0 + F`` (``0`` for a venue
+with no bid at ``t0``). Then for an order at the back of that queue (``Q = Q0``)
+the model's fill ``min(L, (xi - Q)+)`` equals the simulator's fill of ``L``
+shares placed at ``t0`` on the same rows, exactly, whenever cancellations at
+``P0`` come from ahead of the order: always under the ``front_first`` queue model,
+and under ``proportional`` and ``probabilistic`` as long as nobody joined behind
+the order before a cancellation (those models then take part of later
+cancellations from behind, so ``xi`` overstates their fill). Also not covered: the
+order's entry latency (the virtual order joins at ``t0``), and a trade credit
+carried across two consecutive trade rows whose falls both lag their prints
+(the credit is carried one row, as the tracker does for a single trade).
+
+The old estimate (the fall of the best bid's size, plus the whole queue when the
+level vanished) counted cancellations behind the order and vanished levels as
+outflow, and so filled the model's orders where the simulator does not.
+
+Frame and visibility
+--------------------
+Rows come from the tape (``sim.tape``): in the order's frame (for a sell the bids
+are the asks and prices are negated, so "below our price" and "ask at or below"
+read the same for both sides) and in the order they became visible. A window holds
+the rows visible by the decision that uses it.
+
+Samples
+-------
+Windows start every ``step_ns`` from ``origin_ns``; the samples at ``now`` are the
+windows that ended by ``now`` (``t0 + T <= now``) and started within the last
+``history_ns`` (``t0 >= now - history_ns``), in time order. Only rows at or before
+``now`` are used, so no sample looks ahead; rows are held only while a window
+that needs them is unfinished, so memory is bounded by the horizon.
 """
 
 from __future__ import annotations
@@ -22,30 +62,35 @@ from collections import deque
 
 import numpy as np
 
-# An empty bid side: below any order price (prices are negative for a sell).
-_EMPTY = -(2**62)
+from feeds.market import MarketData
+from venues.taken import TakenLiquidity
+
+_TRADE = ord("T")
+_NO_SIDE = ord("N")
+_BOOK = ("bid_px", "bid_sz", "ask_px", "ask_sz")
+_FLAT = ("ts_event", "action", "side", "price", "size")
 
 
 class OutflowEstimator:
-    """Rolling empirical law of each venue's best-bid queue outflow over a horizon.
+    """Rolling empirical law of each venue's best-bid outflow over a horizon, as the simulator fills.
 
-    Feed it every book update with :meth:`update` (cheap: one pass over the rows
-    of that instant); ask for :meth:`samples` at decision time.
+    Feed it the rows that became visible, in time order, with :meth:`update`; ask
+    for :meth:`samples` at decision time.
 
     Parameters
     ----------
     venue_ids : tuple of int
-        The run's venues, in ``BookView`` order.
+        The run's venues, in ``BookView`` order (only their number is used).
     horizon_ns : int
         Length ``T`` of one outflow sample.
     history_ns : int
         How far back samples reach (the rolling estimation window), ``>= horizon_ns``.
     step_ns : int, optional
-        Bucket length and stride between overlapping samples; ``horizon_ns / 10``
-        when omitted. ``horizon_ns`` is rounded to a whole number of steps.
+        Stride between window starts; ``horizon_ns / 10`` when omitted.
+        ``horizon_ns`` is rounded to a whole number of steps.
     origin_ns : int
-        Start of the first bucket (the strategy's start: buckets line up with the
-        decision times).
+        Start of the first window (the strategy's start, so windows line up with
+        the decision times).
     """
 
     def __init__(
@@ -62,97 +107,193 @@ class OutflowEstimator:
         self.step_ns = int(step_ns) if step_ns else max(1, int(horizon_ns) // 10)
         self.width = max(1, round(int(horizon_ns) / self.step_ns))
         self.horizon_ns = self.width * self.step_ns
-        self.keep = max(self.width, int(history_ns) // self.step_ns)
-        self._index = {int(v): k for k, v in enumerate(venue_ids)}
-        k = len(venue_ids)
-        self._buckets: deque[np.ndarray] = deque(maxlen=self.keep)
-        self._current = np.zeros(k, dtype=np.int64)
-        # Buckets are [origin + j * step, origin + (j + 1) * step); the first is set by the first row.
+        self.history_ns = int(history_ns)
+        self.keep = max(1, (self.history_ns - self.horizon_ns) // self.step_ns + 1)
+        self.venues = len(venue_ids)
         self._origin = int(origin_ns)
-        self._bucket_end: int | None = None
-        self._last_px = [_EMPTY] * k
-        self._last_sz = [0] * k
-        self._seen = [False] * k
-        self._col = None
+        self._next = 0  # index of the first window not computed yet
+        self._windows: deque[tuple[int, np.ndarray]] = deque(maxlen=self.keep)
+        self._rows: dict[str, np.ndarray] | None = None
+        self._venue = np.zeros(0, dtype=np.int64)
+        self._seen_to = None  # ts of the last row received
+        # Best bid (price, size) of each venue's last row dropped from the buffer.
+        self._edge = np.zeros((self.venues, 2), dtype=np.int64)
 
     # -- feed -------------------------------------------------------------------------
 
-    def update(self, rows, venue_index: np.ndarray) -> None:
-        """Account a batch of feed rows (a ``MarketData`` slice, in time order) with their venue indices."""
-        if len(rows) == 0:
+    def update(self, rows: MarketData, venue_index: np.ndarray) -> None:
+        """Take the rows that became visible (time order, possibly many instants) and their venue indexes."""
+        n = len(rows)
+        if n == 0:
             return
-        ts = rows.ts_event.tolist()
-        px = rows.bid_px[:, 0].tolist()
-        sz = rows.bid_sz[:, 0].tolist()
-        ks = np.asarray(venue_index).tolist()
-        last_ts = None
-        for t, k, p, z in zip(ts, ks, px, sz, strict=True):
-            if t != last_ts:
-                self._advance(t)
-                last_ts = t
-            self._row_k(k, p, z)
-
-    def _row_k(self, k: int, px: int, sz: int) -> None:
-        if sz <= 0:
-            px, sz = _EMPTY, 0
-        if self._seen[k]:
-            last_px = self._last_px[k]
-            if px == last_px:
-                if sz < self._last_sz[k]:
-                    self._current[k] += self._last_sz[k] - sz
-            elif px < last_px:
-                self._current[k] += self._last_sz[k]
-        self._seen[k] = True
-        self._last_px[k] = px
-        self._last_sz[k] = sz
-
-    def _advance(self, ts: int) -> None:
-        """Close every bucket that ended at or before ``ts`` (empty ones included)."""
-        if self._bucket_end is None:
-            self._bucket_end = self._origin + ((ts - self._origin) // self.step_ns + 1) * self.step_ns
-            return
-        if ts < self._bucket_end:
-            return
-        self._buckets.append(self._current)
-        self._current = np.zeros_like(self._current)
-        self._bucket_end += self.step_ns
-        if ts >= self._bucket_end:
-            gaps = (ts - self._bucket_end) // self.step_ns + 1
-            for _ in range(min(gaps, self.keep)):
-                self._buckets.append(np.zeros_like(self._current))
-            self._bucket_end += gaps * self.step_ns
+        venue_index = np.asarray(venue_index, dtype=np.int64)
+        if venue_index.shape != (n,):
+            raise ValueError(f"venue_index has shape {venue_index.shape}, expected ({n},)")
+        new = {name: getattr(rows, name) for name in _FLAT + _BOOK}
+        if self._rows is None:
+            self._rows = {name: np.array(col) for name, col in new.items()}
+            self._venue = venue_index.copy()
+        else:
+            self._rows = {name: np.concatenate([self._rows[name], new[name]]) for name in new}
+            self._venue = np.concatenate([self._venue, venue_index])
+        self._seen_to = int(rows.ts_event[-1])
 
     # -- estimate ---------------------------------------------------------------------
 
     def ready(self, now_ns: int) -> bool:
-        """Return whether one whole horizon of finished buckets exists at ``now_ns``."""
-        return self.n_buckets(now_ns) >= self.width
+        """Return whether at least one window has finished by ``now_ns``."""
+        return self.n_windows(now_ns) > 0
 
-    def n_buckets(self, now_ns: int) -> int:
-        """Return how many finished buckets (at ``now_ns``) are held."""
-        return len(self._finished(now_ns))
-
-    def _finished(self, now_ns: int) -> list[np.ndarray]:
-        held = list(self._buckets)
-        if self._bucket_end is None:
-            return held
-        # Buckets that ended by now but saw no row since are finished too.
-        if now_ns >= self._bucket_end:
-            gaps = (now_ns - self._bucket_end) // self.step_ns + 1
-            held.append(self._current)
-            held.extend(np.zeros_like(self._current) for _ in range(min(gaps - 1, self.keep)))
-        return held[-self.keep :]
+    def n_windows(self, now_ns: int) -> int:
+        """Return how many samples :meth:`samples` would return at ``now_ns``."""
+        return len(self._held(now_ns))
 
     def samples(self, now_ns: int) -> np.ndarray:
-        """Return the outflow samples over the horizon, shape ``[N, K]`` (``N = 0`` before one horizon).
+        """Return the outflow samples, shape ``[N, K]`` (``N = 0`` before the first window ends)."""
+        held = self._held(now_ns)
+        if not held:
+            return np.zeros((0, self.venues), dtype=np.int64)
+        return np.stack([xi for _, xi in held])
 
-        Sample ``i`` is the total outflow of each venue over ``width`` consecutive
-        finished buckets; consecutive samples overlap by all but one bucket.
-        """
-        held = self._finished(now_ns)
-        k = self._current.shape[0]
-        if len(held) < self.width:
-            return np.zeros((0, k), dtype=np.int64)
-        cum = np.zeros((len(held) + 1, k), dtype=np.int64)
-        np.cumsum(np.stack(held), axis=0, out=cum[1:])
-        return cum[self.width :] - cum[: -self.width]
+    def _start(self, j: int) -> int:
+        return self._origin + j * self.step_ns
+
+    def _held(self, now_ns: int) -> list[tuple[int, np.ndarray]]:
+        self._compute(now_ns)
+        oldest = now_ns - self.history_ns
+        return [(t0, xi) for t0, xi in self._windows if t0 >= oldest]
+
+    def _compute(self, now_ns: int) -> None:
+        """Compute every window that ended by ``now_ns`` and is still inside the history."""
+        last = (now_ns - self.horizon_ns - self._origin) // self.step_ns  # last finished window
+        first = max(self._next, last - self.keep + 1)
+        if last < first:
+            return
+        starts = self._origin + np.arange(first, last + 1, dtype=np.int64) * self.step_ns
+        xi = self._windows_xi(starts)
+        for t0, row in zip(starts.tolist(), xi, strict=True):
+            self._windows.append((t0, row))
+        self._next = last + 1
+        self._trim(self._start(self._next))
+
+    def _trim(self, t0: int) -> None:
+        """Drop the rows at or before ``t0`` (no unfinished window needs them); keep each venue's book."""
+        if self._rows is None:
+            return
+        # Rows come in the order they became visible: each venue's in time order, but
+        # venues interleaved, so the cut is per row rather than a prefix.
+        drop = self._rows["ts_event"] <= t0
+        if not drop.any():
+            return
+        # Each venue's last dropped row is its book at the start of the next window.
+        last = np.full(self.venues, -1)
+        np.maximum.at(last, self._venue[drop], np.flatnonzero(drop))
+        has = last >= 0
+        self._edge[has, 0] = self._rows["bid_px"][last[has], 0]
+        self._edge[has, 1] = np.maximum(self._rows["bid_sz"][last[has], 0], 0)
+        keep = ~drop
+        self._rows = {name: col[keep] for name, col in self._rows.items()}
+        self._venue = self._venue[keep]
+
+    def _windows_xi(self, starts: np.ndarray) -> np.ndarray:
+        """Return ``xi`` for windows starting at ``starts``, shape ``[len(starts), K]`` (see module)."""
+        k, nw = self.venues, starts.shape[0]
+        out = np.zeros((nw, k), dtype=np.int64)
+        if self._rows is None:
+            return out
+        r = self._rows
+        ts = r["ts_event"]
+        order = np.argsort(self._venue, kind="stable")  # each venue's rows in time order
+        bounds = np.searchsorted(self._venue[order], np.arange(k + 1))
+        lo = np.empty((k, nw), dtype=np.int64)
+        hi = np.empty((k, nw), dtype=np.int64)
+        for v in range(k):
+            seg = ts[order[bounds[v] : bounds[v + 1]]]
+            lo[v] = bounds[v] + np.searchsorted(seg, starts, side="right")
+            hi[v] = bounds[v] + np.searchsorted(seg, starts + self.horizon_ns, side="right")
+        lo, hi = lo.ravel(), hi.ravel()  # window w = v * nw + j
+        first_of_venue = np.repeat(bounds[:-1], nw)
+        # The book at t0: the venue's last row at or before t0, or the last one dropped.
+        state = order[np.maximum(lo - 1, 0)]
+        inside = lo > first_of_venue
+        edge = np.repeat(self._edge, nw, axis=0)
+        p0 = np.where(inside, r["bid_px"][state, 0], edge[:, 0])
+        q0 = np.where(inside, np.maximum(r["bid_sz"][state, 0], 0), edge[:, 1])
+        has = q0 > 0  # a bid to join (prices are order prices: negative for a sell)
+        length = hi - lo
+        width = int(length.max()) if length.size else 0
+        fill = np.zeros(lo.shape[0], dtype=np.int64)
+        if width:
+            pos = lo[:, None] + np.arange(width)
+            mask = np.arange(width) < length[:, None]
+            rows = order[np.minimum(pos, len(order) - 1)]
+            fill = _virtual_fill(r, rows, mask & has[:, None], p0, q0)
+        xi = np.where(has, q0 + fill, 0)
+        return xi.reshape(k, nw).T
+
+
+def _shift(a: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Return ``a`` moved one row to the right along axis 1, ``first`` in column 0."""
+    out = np.empty_like(a)
+    out[:, 0] = first
+    out[:, 1:] = a[:, :-1]
+    return out
+
+
+def _virtual_fill(r: dict[str, np.ndarray], rows: np.ndarray, mask: np.ndarray, p0, q0) -> np.ndarray:
+    """Return the fill of an unbounded order at the back of ``(p0, q0)`` over each window's ``rows``.
+
+    ``rows`` ``[W, m]`` index the buffer (``mask`` marks real rows); the recursion
+    ``ahead_i = min(shown_i, (ahead_{i-1} - traded_i - cancelled_i)+)`` of the queue
+    tracker under front-first cancellation is solved in closed form:
+    ``ahead_i = (min(q0, min_{j<=i}(shown_j + D_j)) - D_i)+`` with ``D`` the running
+    sum of ``traded + cancelled``.
+    """
+    p = p0[:, None]
+    bid_px, bid_sz = r["bid_px"][rows], r["bid_sz"][rows]
+    shown = np.where((bid_px == p[..., None]) & (bid_sz > 0), bid_sz, 0).sum(axis=2)
+    # Below the deepest level of a full book the size is unknown: it stays as last seen.
+    visible = mask & ((bid_sz[..., -1] == 0) | (p >= bid_px[..., -1]))
+    col = np.arange(rows.shape[1])
+    seen = np.maximum.accumulate(np.where(visible, col, -1), axis=1)
+    shown = np.where(seen >= 0, np.take_along_axis(shown, np.maximum(seen, 0), axis=1), q0[:, None])
+    fall = np.maximum(_shift(shown, q0) - shown, 0)
+    action, side, price, size = (r[name][rows] for name in ("action", "side", "price", "size"))
+    trade = mask & (action == _TRADE) & (side != _NO_SIDE) & (size > 0)
+    at = np.where(trade & (price == p), size, 0)
+    below = np.where(trade & (price < p), size, 0)
+    # Trade credit: a print's size pays for falls on its own row, then on the next row.
+    carry = _shift(np.where(at > 0, np.maximum(at - fall, 0), 0), 0)
+    cancelled = np.maximum(fall - at - carry, 0)
+    d = np.cumsum(at + cancelled, axis=1)
+    ahead = np.maximum(np.minimum(q0[:, None], np.minimum.accumulate(shown + d, axis=1)) - d, 0)
+    fill = np.maximum(at - _shift(ahead, q0), 0) + below
+    # Sellers down to P0 fill the order up to the ask size shown at or below it, less what
+    # it already took there, kept as the tracker keeps it (``venues.taken``). Rows that
+    # cross are rare (the market trading through a bid), so they are walked one by one.
+    ask_px, ask_sz = r["ask_px"][rows], r["ask_sz"][rows]
+    crossed = mask & (ask_sz[..., 0] > 0) & (ask_px[..., 0] <= p)
+    cross = np.zeros(rows.shape[0], dtype=np.int64)
+    for w in np.flatnonzero(crossed.any(axis=1)).tolist():
+        cross[w] = _cross_fill(ask_px[w], ask_sz[w], crossed[w], mask[w], int(p0[w]))
+    return np.where(mask, fill, 0).sum(axis=1) + cross
+
+
+def _cross_fill(ask_px, ask_sz, crossed, mask, price: int) -> int:
+    """Return what asks at or below ``price`` give an unbounded order over one window's rows."""
+    taken = TakenLiquidity(1)
+    total = 0
+    rows = np.flatnonzero(mask)
+    first, last = np.flatnonzero(crossed)[[0, -1]]
+    for i in rows[(rows >= first) & (rows <= last)].tolist():
+        taken.on_book(ask_px[i], ask_sz[i])
+        if not crossed[i]:
+            continue
+        for px, size in zip(ask_px[i].tolist(), ask_sz[i].tolist(), strict=True):
+            if size > 0 and px <= price:
+                held = taken.at(px)
+                got = size - (0 if held is None else int(held[0]))
+                if got > 0:
+                    taken.add(px, np.array([got], dtype=np.int64))
+                    total += got
+    return total

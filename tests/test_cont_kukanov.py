@@ -12,7 +12,7 @@ from strategies.base import ParameterError
 from strategies.ck_model import CostParams, CostParamsBatch, sa_allocate, single_venue_optimum
 from strategies.cont_kukanov import ContKukanov
 from venues.config import VenueConfig
-from venues.orders import Liquidity, OrderKind
+from venues.orders import OrderKind
 
 FAST = {"horizon_s": 1, "estimation_s": 3, "sa_samples": 200}
 
@@ -102,7 +102,7 @@ def test_parameters_have_one_name_from_the_scenario_to_the_decision():
     [
         ({"horizon_s": 1e-12}, r"horizon_s: must be in \[0.01, 86,400\] s"),
         ({"sa_samples": 1e9}, "sa_samples: expected a whole number"),
-        ({"sa_samples": 10**9}, r"sa_samples: must be in \[1, 100,000\]"),
+        ({"sa_samples": 10**9}, r"sa_samples: must be in \[0, 100,000\]"),
         ({"lambda_over": float("inf")}, "lambda_over: expected a finite number"),
         ({"theta": [1]}, "theta: expected a finite number"),
     ],
@@ -250,27 +250,17 @@ def test_overbooked_lanes_overfill_only_until_their_own_cancel_lands():
 
 
 def test_parameters_change_outcomes_on_a_small_synthetic_market():
+    # h + f is about 0.008 here (a one-cent spread, a 0.003 fee): an underfill penalty below it
+    # makes waiting in the queues cheaper than taking, one above it makes taking cheaper.
     md, venues = synthetic()
     lanes = [
-        {
-            "horizon_s": 5,
-            "estimation_s": 30,
-            "sa_samples": 300,
-            "lambda_over": lo,
-            "lambda_under": lu,
-            "theta": th,
-        }
-        for lo, lu, th in [
-            (0.002, 0.002, 0.0001),
-            (0.05, 0.05, 0.002),
-            (0.01, 0.02, 0.0005),
-            (0.002, 0.05, 0.0),
-        ]
+        {"horizon_s": 5, "estimation_s": 30, "lambda_over": 0.01, "lambda_under": lu, "theta": 0.0005}
+        for lu in (0.002, 0.004, 0.02, 0.05)
     ]
     s, ledger = run(md, venues, lanes, target=3000, end_ns=int(md.ts_event[-1]), cls=ContKukanov)
-    assert len(set(ledger.cash.tolist())) >= 3
-    assert len({int(x) for x in ledger.maker}) >= 2
-    assert any(f.liquidity is Liquidity.MAKER for f in ledger.fills)
+    assert ledger.maker.tolist() == [3000, 3000, 0, 0]
+    assert ledger.cash[0] < ledger.cash[2]
+    assert ledger.catch_up.tolist() == [0, 0, 0, 0]
 
 
 def test_sa_with_a_target_per_lane_matches_one_target_when_targets_are_equal():
