@@ -1,0 +1,344 @@
+"""The fast path of the CSV reader: pyarrow splits a block into columns, exact numpy converters read them.
+
+``pyarrow.csv`` splits a block of CSV rows into columns in C++ on every core and
+converts integer cells to int64 (its integers are a strict subset of ours: no sign
+``+``, no spaces). Prices and timestamps stay text, packed end to end in one buffer
+per column, where cells of one shape (same length, same decimal point) form a
+``(cells, length)`` byte matrix without any copying: a price is then the dot product
+of its digits with powers of ten, exact in int64, and a canonical timestamp the same
+with a date read once per block. No float is ever made.
+
+The path is only taken where it gives exactly what ``feeds.databento_csv``'s numpy
+parser gives; ``parse`` returns ``None`` for anything else and the block is parsed
+again by that parser, which also writes every error message: a block with quotes
+or carriage returns (pyarrow reads those its own way), any cell pyarrow will not
+convert, a price with more than nine decimals (float noise is rounded by the numpy
+parser, which counts it) or more than 18 digits, a sign other than one leading
+``-``, an empty required cell, an empty size beside a price, and timestamps in any
+form but ``YYYY-MM-DDTHH:MM:SS.fffffffffZ`` on one day or bare integer nanoseconds.
+``tests/test_feeds_arrow.py`` checks that both paths agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from feeds.timeparse import NS_PER_SECOND, parse_ns
+
+UNDEF_PRICE = 2**63 - 1
+FIXED_POINT_THRESHOLD = 1_000_000
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+
+try:  # pragma: no cover - exercised wherever pyarrow is installed
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+except ImportError:  # pragma: no cover
+    pa = None
+
+AVAILABLE = pa is not None
+
+
+class _Decline(Exception):
+    """This block is for the numpy parser."""
+
+
+def parse(
+    body: bytes | bytearray | memoryview,
+    header: list[str],
+    columns: dict[str, int],
+    levels: int,
+    fixed_point: bool | None,
+) -> tuple[dict[str, np.ndarray], bool | None, object, np.ndarray | None] | None:
+    """Parse one block of rows; return ``None`` to leave it to the numpy parser.
+
+    ``body`` holds whole rows with LF line ends and no header, quote or carriage return.
+
+    Returns
+    -------
+    tuple or None
+        ``(columns, rule, symbols, instrument_ids)``: the columns as
+        ``feeds.databento_csv._Parser.parse`` makes them, the price rule used
+        (``None``: still unsettled), the ``symbol`` cells as a pyarrow array (empty
+        when the file has none) and the ``instrument_id`` column (``None`` when the
+        file has none).
+    """
+    if pa is None:
+        return None
+    try:
+        return _parse(body, header, columns, levels, fixed_point)
+    except _Decline:
+        return None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+
+
+def _parse(body, header, columns, levels, fixed_point):
+    px_names = ["price"] + [f"{s}_px_{k:02d}" for s in ("bid", "ask") for k in range(levels)]
+    sz_names = [f"{s}_sz_{k:02d}" for s in ("bid", "ask") for k in range(levels)]
+    ints = ["publisher_id", "size"] + (["instrument_id"] if "instrument_id" in columns else [])
+    texts = ["ts_recv", "ts_event", "action", "side"] + (["symbol"] if "symbol" in columns else [])
+    key = {name: f"c{columns[name]}" for name in [*px_names, *sz_names, *ints, *texts]}
+    types = {key[n]: pa.int64() for n in ints + sz_names}
+    # Fixed-point prices are plain integers; decimal ones are read as text (see the docstring).
+    types.update({key[n]: pa.int64() if fixed_point else pa.binary() for n in px_names})
+    types.update({key[n]: pa.binary() for n in texts})
+    table = pacsv.read_csv(
+        pa.py_buffer(body),
+        read_options=pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))], use_threads=True),
+        parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types,
+            include_columns=list(types),
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    n = table.num_rows
+    col = {name: _one_chunk(table.column(key[name])) for name in key}
+    ts_recv = _timestamps(col["ts_recv"], n)
+    ts_event = _timestamps(col["ts_event"], n)
+    found = {}
+    for name in ints:
+        values, valid = _integers(col[name])
+        if valid is not None:
+            raise _Decline
+        found[name] = values
+    action = _characters(col["action"], n)
+    side = _characters(col["side"], n)
+    if fixed_point:
+        rule = True
+        prices = [_fixed_prices(col[name]) for name in px_names]
+    else:
+        texts_px = [_Text(col[name]) for name in px_names]
+        scanned = [_decimal_digits(t) for t in texts_px]
+        rule = fixed_point if fixed_point is not None else _rule(scanned)
+        prices = [_scaled(s, rule) for s in scanned]
+    units = [p[0] for p in prices]
+    present = [np.ones(n, dtype=bool) if p[1] is None else p[1] for p in prices]
+    sizes = []
+    for name, beside in zip(sz_names, present[1:], strict=True):
+        values, valid = _integers(col[name])
+        if valid is not None and bool((beside & ~valid).any()):
+            raise _Decline  # an empty size next to a price: the numpy parser names it
+        sizes.append(values)
+    lv = levels
+    result = {
+        "ts_event": ts_event,
+        "ts_recv": ts_recv,
+        "venue": found["publisher_id"],
+        "action": action,
+        "side": side,
+        "price": np.where(present[0], units[0], 0),
+        "size": found["size"],
+        "bid_px": _stack(units[1 : 1 + lv], n, np.int64),
+        "ask_px": _stack(units[1 + lv :], n, np.int64),
+        "bid_sz": _stack(sizes[:lv], n, np.int64),
+        "ask_sz": _stack(sizes[lv:], n, np.int64),
+        "bid_present": _stack(present[1 : 1 + lv], n, bool),
+        "ask_present": _stack(present[1 + lv :], n, bool),
+    }
+    symbols = col["symbol"] if "symbol" in col else pa.array([], pa.binary())
+    return result, rule, symbols, found.get("instrument_id")
+
+
+def _one_chunk(chunked):
+    return chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
+
+
+def _stack(parts: list[np.ndarray], n: int, dtype) -> np.ndarray:
+    if not parts:
+        return np.zeros((n, 0), dtype=dtype)
+    return np.stack(parts, axis=1)
+
+
+def _integers(arr) -> tuple[np.ndarray, np.ndarray | None]:
+    # int64 values (0 where empty) and which cells held one (None: all of them).
+    if arr.null_count == 0:
+        return arr.to_numpy(zero_copy_only=False).astype(np.int64, copy=False), None
+    valid = pc.is_valid(arr).to_numpy(zero_copy_only=False)
+    return arr.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False), valid
+
+
+def _fixed_prices(arr) -> tuple[np.ndarray, np.ndarray | None]:
+    values, valid = _integers(arr)
+    undefined = values == UNDEF_PRICE
+    if undefined.any():
+        valid = ~undefined if valid is None else valid & ~undefined
+        values = np.where(undefined, 0, values)
+    return values, valid
+
+
+class _Text:
+    """A binary column's cells as one byte buffer, each cell's start and length."""
+
+    def __init__(self, arr) -> None:
+        n = len(arr)
+        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1, offset=4 * arr.offset)
+        first = int(offsets[0]) if n else 0
+        size = int(offsets[-1]) - first if n else 0
+        data = arr.buffers()[2]
+        self.raw = (
+            np.frombuffer(data, dtype=np.uint8, count=size, offset=first) if size else np.zeros(0, np.uint8)
+        )
+        self.starts = offsets[:-1] - first
+        self.lengths = np.diff(offsets)
+        self.n = n
+
+    def matrix(self, rows: np.ndarray | None, width: int) -> np.ndarray:
+        """Return the cells ``rows`` (all when ``None``), each ``width`` long, as a byte matrix."""
+        if rows is None:
+            return self.raw.reshape(self.n, width)
+        return self.raw[self.starts[rows, None] + np.arange(width)]
+
+
+class _Digits:
+    """Price cells read exactly: each cell's digits as one integer, its decimals, whether it has a point."""
+
+    def __init__(self, n: int) -> None:
+        self.magnitude = np.zeros(n, dtype=np.int64)
+        self.decimals = np.zeros(n, dtype=np.int64)
+        self.dotted = np.zeros(n, dtype=bool)
+        self.valid = np.zeros(n, dtype=bool)
+
+
+def _groups(text: _Text) -> list[tuple[int, np.ndarray | None]]:
+    # Cells by length: (length, rows), rows None when every cell has that length.
+    lengths = text.lengths
+    if text.n and bool(np.all(lengths == lengths[0])):
+        return [(int(lengths[0]), None)]
+    return [(int(v), np.flatnonzero(lengths == v)) for v in np.unique(lengths).tolist()]
+
+
+def _decimal_digits(text: _Text) -> _Digits:
+    # Cells of one length and one point position form a byte matrix read column by column:
+    # one pass per character position over all of them, digits weighted by powers of ten.
+    out = _Digits(text.n)
+    for length, rows in _groups(text):
+        if length == 0:
+            continue
+        if length > 19:
+            raise _Decline
+        m = text.matrix(rows, length)
+        dots = np.flatnonzero((m == 46).any(axis=0))
+        if dots.size == 0:
+            _read_shape(out, m, rows, -1)
+            continue
+        if dots.size == 1 and bool((m[:, dots[0]] == 46).all()):
+            _read_shape(out, m, rows, int(dots[0]))
+            continue
+        # Several shapes in one length (e.g. 99.99 and 222.8): split by point position.
+        is_dot = m == 46
+        if bool((is_dot.sum(axis=1) > 1).any()):
+            raise _Decline
+        at = np.where(is_dot.any(axis=1), is_dot.argmax(axis=1), -1)
+        index = np.arange(m.shape[0]) if rows is None else rows
+        for position in np.unique(at).tolist():
+            pick = at == position
+            _read_shape(out, m[pick], index[pick], position)
+    return out
+
+
+def _read_shape(out: _Digits, m: np.ndarray, rows: np.ndarray | None, dot: int) -> None:
+    length = m.shape[1]
+    digits = length - (dot >= 0)
+    if digits == 0 or digits > 18:
+        raise _Decline
+    value = np.zeros(m.shape[0], dtype=np.int64)
+    power = digits - 1
+    for j in range(length):
+        if j == dot:
+            continue
+        d = m[:, j] - np.uint8(48)
+        if bool((d > 9).any()):
+            raise _Decline  # a sign, a letter, a space: the numpy parser
+        value += d.astype(np.int64) * _POW10[power]
+        power -= 1
+    target = slice(None) if rows is None else rows
+    out.magnitude[target] = value
+    out.decimals[target] = 0 if dot < 0 else length - 1 - dot
+    out.dotted[target] = dot >= 0
+    out.valid[target] = True
+
+
+def _rule(scanned: list[_Digits]) -> bool | None:
+    # feeds.databento_csv's price rule on these cells: a point anywhere means dollars, an
+    # integer beyond 1e6 (with no point anywhere) fixed-point, and otherwise not settled.
+    if any(bool((s.dotted & s.valid).any()) for s in scanned):
+        return False
+    if any(bool(((s.magnitude > FIXED_POINT_THRESHOLD) & s.valid).any()) for s in scanned):
+        return True
+    return None
+
+
+def _scaled(s: _Digits, rule: bool | None) -> tuple[np.ndarray, np.ndarray | None]:
+    if rule:
+        if bool((s.dotted & s.valid).any()):
+            raise _Decline
+        return _fixed_prices_from(s)
+    if bool((s.decimals > 9).any()):
+        raise _Decline
+    factor = _POW10[9 - s.decimals]
+    if bool((s.magnitude > (2**63 - 1) // factor).any()):
+        raise _Decline
+    values = s.magnitude * factor
+    return (values, None) if bool(s.valid.all()) else (np.where(s.valid, values, 0), s.valid)
+
+
+def _fixed_prices_from(s: _Digits) -> tuple[np.ndarray, np.ndarray | None]:
+    undefined = s.magnitude == UNDEF_PRICE
+    valid = s.valid & ~undefined
+    values = np.where(valid, s.magnitude, 0)
+    return (values, None) if bool(valid.all()) else (values, valid)
+
+
+def _characters(arr, n: int) -> np.ndarray:
+    text = _Text(arr)
+    if text.raw.shape[0] != n or not bool(np.all(text.lengths == 1)):
+        raise _Decline
+    if bool((text.raw >= 128).any()):
+        raise _Decline
+    return text.raw.astype(np.int64)
+
+
+# Digit columns of YYYY-MM-DDTHH:MM:SS.fffffffffZ after the date, and their weights in ns.
+_TIME_COLS = [11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27, 28]
+_TIME_WEIGHTS = np.array(
+    [36_000, 3_600, 600, 60, 10, 1] + [0] * 9, dtype=np.int64
+) * NS_PER_SECOND + np.array([0] * 6 + [10**k for k in range(8, -1, -1)], dtype=np.int64)
+_TIME_SEPARATORS = {10: ord("T"), 13: ord(":"), 16: ord(":"), 19: ord("."), 29: ord("Z")}
+
+
+def _timestamps(arr, n: int) -> np.ndarray:
+    text = _Text(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if text.raw.shape[0] == 30 * n and bool(np.all(text.lengths == 30)):
+        return _canonical(text.matrix(None, 30))
+    if bool((text.lengths == 0).any()) or int(text.lengths.max()) > 19:
+        raise _Decline
+    # Integer nanoseconds: bare digits (no sign, unlike other integers).
+    if bool(((text.raw < 48) | (text.raw > 57)).any()):
+        raise _Decline
+    return pc.cast(arr.cast(pa.string()), pa.int64()).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _canonical(m: np.ndarray) -> np.ndarray:
+    # YYYY-MM-DDTHH:MM:SS.fffffffffZ, every row on the first row's date.
+    if not bool(np.all(m[:, :10] == m[0, :10])):
+        raise _Decline
+    for col, char in _TIME_SEPARATORS.items():
+        if not bool(np.all(m[:, col] == char)):
+            raise _Decline
+    digits = m[:, _TIME_COLS] - np.uint8(48)
+    if bool((digits > 9).any()):
+        raise _Decline
+    hour = digits[:, 0].astype(np.int16) * 10 + digits[:, 1]
+    if bool((hour > 23).any()) or bool((digits[:, 2] > 5).any()) or bool((digits[:, 4] > 5).any()):
+        raise _Decline
+    try:
+        day = parse_ns(bytes(m[0, :10]).decode("ascii") + "T00:00:00Z")
+    except (ValueError, UnicodeDecodeError):
+        raise _Decline from None
+    return day + digits.astype(np.int64) @ _TIME_WEIGHTS

@@ -1,0 +1,234 @@
+"""A ``Feed`` over a data file: one instrument's rows, block by block, through the snapshot rules.
+
+``FileFeed`` joins a block reader (``feeds.databento_csv.CsvReader``,
+``feeds.dbn.DbnReader``) to a ``feeds.pipeline.SnapshotStream``. Rows of other
+instruments are left out first and counted as ``other_instrument``, so ``rows_read``
+still counts every record of the file.
+
+The instrument is chosen as ``feeds.symbology.select`` says. A file small enough to
+be held (every DBN day file of a batch download) is parsed once; a large one is
+streamed, and ``info`` then costs one light pass over it first (the instrument and
+venue columns only), because a replay must know the venues before the first row.
+Without ``info``, ``chunks()`` needs no such pass: a symbol or id the file does not
+hold is reported when the file has been read, a second instrument when it appears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+import numpy as np
+
+from feeds import symbology
+from feeds.errors import FeedError
+from feeds.feed import DEFAULT_CHUNK_ROWS, FeedInfo, FeedStats
+from feeds.market import MarketData
+from feeds.pipeline import REORDER_NS, RawBlock, SnapshotStream
+from feeds.snapshot_rule import joined
+
+_ALL_ROWS = 2**62
+
+
+class BlockReader(Protocol):
+    """A data file read as ``RawBlock``s in file order; ``blocks()`` and ``scan()`` restart each time."""
+
+    source: str
+    levels: int
+    ids_are_real: bool
+
+    @property
+    def symbology(self) -> symbology.Symbology: ...
+
+    def blocks(self) -> Iterator[RawBlock]: ...
+
+    def scan(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(instrument keys, venues)`` per block, as cheaply as the format allows."""
+        ...
+
+    def default_symbol(self, instrument_ids: tuple[int, ...] | None) -> str: ...
+
+    def meta(self) -> dict[str, object]: ...
+
+
+class FileFeed:
+    """A data file as a ``Feed`` of one instrument's snapshots, in bounded memory (see the module)."""
+
+    def __init__(
+        self,
+        reader: BlockReader,
+        *,
+        start: str | int | None = None,
+        end: str | int | None = None,
+        symbol: str | None = None,
+        instrument_id: int | None = None,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        reorder_ns: int | None = REORDER_NS,
+    ) -> None:
+        self.reader = reader
+        self.source = reader.source
+        if symbol is not None and instrument_id is not None:
+            raise FeedError(self.source, "give symbol or instrument_id, not both")
+        self.symbol = symbol
+        self.instrument_id = None if instrument_id is None else int(instrument_id)
+        self.start, self.end = start, end
+        self.chunk_rows = chunk_rows
+        self.reorder_ns = reorder_ns
+        self._info: FeedInfo | None = None
+        self._stats: FeedStats | None = None
+        self._stream: SnapshotStream | None = None
+        self._check_selector()
+
+    def _check_selector(self) -> None:
+        # What can be refused before reading a row: a symbol absent from a file's own symbology.
+        names = set(self.reader.symbology.symbols.values())
+        if self.symbol is not None and self.reader.ids_are_real and names and self.symbol not in names:
+            raise FeedError(
+                self.source,
+                f"symbol {self.symbol!r} is not in the file (symbols: {symbology.listing(names)})",
+            )
+        if self.instrument_id is not None and not self.reader.ids_are_real:
+            raise FeedError(
+                self.source, "cannot choose by instrument_id: the file has no instrument_id column"
+            )
+
+    # ------------------------------------------------------------ the Feed protocol
+
+    @property
+    def info(self) -> FeedInfo:
+        """What a replay needs first; on a large file not yet read, one light pass finds it."""
+        if self._info is None:
+            self._info = self._scan_info()
+        return self._info
+
+    def chunks(self) -> Iterator[MarketData]:
+        """Yield the chosen instrument's snapshots in ``ts_event`` order, whole instants per chunk."""
+        stream = SnapshotStream(
+            self.source,
+            self.reader.levels,
+            start=self.start,
+            end=self.end,
+            reorder_ns=self.reorder_ns,
+            chunk_rows=self.chunk_rows,
+            venues=None if self._info is None else self._info.venues,
+        )
+        self._stream = stream
+        seen: set[int] = set()
+        kept_keys: set[int] = set()
+        for block in self.reader.blocks():
+            stream.levels = self.reader.levels
+            keys = block.instrument
+            if keys is not None and len(block):
+                present = np.unique(keys)
+                seen.update(present.tolist())
+                wanted = self._wanted(seen)
+                if wanted is not None:
+                    mask = np.isin(keys, wanted)
+                    stream.drop("other_instrument", int(len(block) - mask.sum()))
+                    block = block.take(mask)
+                    if len(block):
+                        kept_keys.update(np.unique(block.instrument).tolist())
+                else:
+                    kept_keys.update(present.tolist())
+            if not stream.symbol and len(block):
+                stream.symbol = self._symbol(kept_keys)
+                stream.meta = self._meta(kept_keys)
+            yield from stream.push(block)
+        if (self.symbol is not None or self.instrument_id is not None) and not kept_keys:
+            self._selection(seen)  # raises: the symbol or id is not in the file
+            raise FeedError(self.source, "no rows of the chosen instrument in the file")
+        stream.symbol = stream.symbol or self._symbol(kept_keys)
+        stream.meta = self._meta(kept_keys)
+        yield from stream.finish()
+        self._stats = FeedStats(
+            rows_read=stream.rows_read,
+            snapshots=stream.snapshots,
+            dropped=dict(stream.dropped),
+            meta=stream.final_meta(),
+        )
+        if self._info is None:
+            self._info = FeedInfo(
+                source=self.source,
+                venues=tuple(sorted(stream.venues_seen)),
+                levels=self.reader.levels,
+                symbol=stream.symbol,
+                meta=dict(stream.meta),
+            )
+
+    def stats(self) -> FeedStats:
+        """Return the counts; valid once ``chunks()`` is exhausted."""
+        if self._stats is None:
+            raise RuntimeError("stats() is known only once chunks() is exhausted")
+        return self._stats
+
+    def read_all(self) -> MarketData:
+        """Read the whole feed into one ``MarketData`` with its counts (memory grows with the data)."""
+        # One chunk: the rows are joined once, when the file is done.
+        self.chunk_rows = _ALL_ROWS
+        parts = list(self.chunks())
+        return joined(parts, self._stream)
+
+    # ------------------------------------------------------------ choosing the instrument
+
+    def _wanted(self, seen: set[int]) -> tuple[int, ...] | None:
+        if self.instrument_id is not None:
+            return (self.instrument_id,)
+        if self.symbol is not None:
+            return self.reader.symbology.ids_of(self.symbol)
+        if len(seen) > 1:
+            self._selection(self._all_keys())  # raises: several instruments, none chosen
+        return None
+
+    def _all_keys(self) -> set[int]:
+        keys: set[int] = set()
+        for instrument, _ in self.reader.scan():
+            if instrument is not None and instrument.shape[0]:
+                keys.update(np.unique(instrument).tolist())
+        return keys
+
+    def _selection(self, present: set[int]) -> symbology.Selection:
+        return symbology.select(
+            self.reader.symbology,
+            present,
+            self.source,
+            symbol=self.symbol,
+            instrument_id=self.instrument_id,
+            ids_are_real=self.reader.ids_are_real,
+        )
+
+    def _symbol(self, keys: set[int]) -> str:
+        if self.symbol is not None:
+            return self.symbol
+        ids = tuple(sorted(keys))
+        names = {self.reader.symbology.symbols.get(k, "") for k in ids}
+        if len(names) == 1 and "" not in names:
+            return names.pop()
+        return self.reader.default_symbol(ids if self.reader.ids_are_real else None)
+
+    def _meta(self, keys: set[int]) -> dict[str, object]:
+        meta = dict(self.reader.meta())
+        if self.reader.ids_are_real and keys:
+            ids = sorted(keys)
+            meta["instrument_id"] = ids[0] if len(ids) == 1 else ids
+        return meta
+
+    def _scan_info(self) -> FeedInfo:
+        venues_of: dict[int, set[int]] = {}
+        for instrument, venue in self.reader.scan():
+            if instrument is None:
+                instrument = np.zeros(venue.shape[0], dtype=np.int64)
+            if not venue.shape[0]:
+                continue
+            pairs = np.unique(np.stack([instrument, venue]), axis=1)
+            for k, v in pairs.T.tolist():
+                venues_of.setdefault(k, set()).add(v)
+        selection = self._selection(set(venues_of))
+        keys = set(selection.keys) if selection.keys else set(venues_of)
+        venues = sorted(set().union(*(venues_of[k] for k in keys if k in venues_of)))
+        return FeedInfo(
+            source=self.source,
+            venues=tuple(venues),
+            levels=self.reader.levels,
+            symbol=self._symbol(keys),
+            meta=self._meta(keys),
+        )
