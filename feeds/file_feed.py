@@ -77,6 +77,7 @@ class FileFeed:
         self._info: FeedInfo | None = None
         self._stats: FeedStats | None = None
         self._stream: SnapshotStream | None = None
+        self._kept: set[int] = set()
         self._check_selector()
 
     def _check_selector(self) -> None:
@@ -113,30 +114,14 @@ class FileFeed:
             venues=None if self._info is None else self._info.venues,
         )
         self._stream = stream
-        seen: set[int] = set()
-        kept_keys: set[int] = set()
-        for block in self.reader.blocks():
+        for block, others in self.instrument_blocks():
             stream.levels = self.reader.levels
-            keys = block.instrument
-            if keys is not None and len(block):
-                present = np.unique(keys)
-                seen.update(present.tolist())
-                wanted = self._wanted(seen)
-                if wanted is not None:
-                    mask = np.isin(keys, wanted)
-                    stream.drop("other_instrument", int(len(block) - mask.sum()))
-                    block = block.take(mask)
-                    if len(block):
-                        kept_keys.update(np.unique(block.instrument).tolist())
-                else:
-                    kept_keys.update(present.tolist())
+            stream.drop("other_instrument", others)
             if not stream.symbol and len(block):
-                stream.symbol = self._symbol(kept_keys)
-                stream.meta = self._meta(kept_keys)
+                stream.symbol = self._symbol(self._kept)
+                stream.meta = self._meta(self._kept)
             yield from stream.push(block)
-        if (self.symbol is not None or self.instrument_id is not None) and not kept_keys:
-            self._selection(seen)  # raises: the symbol or id is not in the file
-            raise FeedError(self.source, "no rows of the chosen instrument in the file")
+        kept_keys = self._kept
         stream.symbol = stream.symbol or self._symbol(kept_keys)
         stream.meta = self._meta(kept_keys)
         yield from stream.finish()
@@ -154,6 +139,40 @@ class FileFeed:
                 symbol=stream.symbol,
                 meta=dict(stream.meta),
             )
+
+    def instrument_blocks(self) -> Iterator[tuple[RawBlock, int]]:
+        """Yield the chosen instrument's raw rows block by block, with how many other rows each block had.
+
+        Raises the selection's ``FeedError`` when a second instrument appears and none
+        was chosen, or when the file ends without a row of the chosen one.
+        """
+        seen: set[int] = set()
+        self._kept = kept = set()
+        for block in self.reader.blocks():
+            keys = block.instrument
+            others = 0
+            if keys is not None and len(block):
+                present = np.unique(keys)
+                seen.update(present.tolist())
+                wanted = self._wanted(seen)
+                if wanted is not None:
+                    mask = np.isin(keys, wanted)
+                    others = int(len(block) - mask.sum())
+                    block = block.take(mask)
+                    if len(block):
+                        kept.update(np.unique(block.instrument).tolist())
+                else:
+                    kept.update(present.tolist())
+            yield block, others
+        if (self.symbol is not None or self.instrument_id is not None) and not kept:
+            self._selection(seen)  # raises: the symbol or id is not in the file
+            raise FeedError(self.source, "no rows of the chosen instrument in the file")
+
+    @property
+    def instrument(self) -> tuple[str, tuple[int, ...]]:
+        """Return the symbol and the instrument ids of the rows kept (once they are read)."""
+        ids = tuple(sorted(self._kept)) if self.reader.ids_are_real else ()
+        return self._symbol(self._kept), ids
 
     def stats(self) -> FeedStats:
         """Return the counts; valid once ``chunks()`` is exhausted."""
@@ -232,3 +251,53 @@ class FileFeed:
             symbol=self._symbol(keys),
             meta=self._meta(keys),
         )
+
+
+def read_each_instrument(
+    reader: BlockReader,
+    *,
+    start: str | int | None = None,
+    end: str | int | None = None,
+    reorder_ns: int | None = REORDER_NS,
+) -> dict[str, MarketData]:
+    """Read every instrument of a file in one pass: its symbol (or id) -> its ``MarketData``.
+
+    Each instrument's rows go through a ``SnapshotStream`` of their own, exactly as a
+    ``FileFeed`` choosing that instrument would read them; ``rows_read`` counts the
+    file's records and the others' rows are ``other_instrument``, as there.
+    """
+    streams: dict[int, SnapshotStream] = {}
+    parts: dict[int, list[MarketData]] = {}
+    total = 0
+    for block in reader.blocks():
+        n = len(block)
+        if not n:
+            continue
+        total += n
+        keys = block.instrument if block.instrument is not None else np.zeros(n, dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        cuts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1], True])
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            key = int(sorted_keys[a])
+            if key not in streams:
+                streams[key] = SnapshotStream(
+                    reader.source,
+                    reader.levels,
+                    start=start,
+                    end=end,
+                    reorder_ns=reorder_ns,
+                    chunk_rows=_ALL_ROWS,
+                )
+                parts[key] = []
+            # order[a:b] keeps file order within the instrument (the sort is stable).
+            parts[key].extend(streams[key].push(block.take(order[a:b])))
+    out: dict[str, MarketData] = {}
+    for key, stream in streams.items():
+        parts[key].extend(stream.finish())
+        stream.drop("other_instrument", total - stream.rows_read)
+        ids = (key,) if reader.ids_are_real else None
+        stream.symbol = reader.symbology.symbols.get(key, "") or reader.default_symbol(ids)
+        stream.meta = {**reader.meta(), **({"instrument_id": key} if reader.ids_are_real else {})}
+        out[stream.symbol or str(key)] = joined(parts[key], stream)
+    return out

@@ -151,9 +151,10 @@ def for_dbn(
     return Symbology({}, "")
 
 
-def listing(names: Iterable[str]) -> str:
-    """Return names for an error message: sorted, comma-separated, at most a few dozen."""
-    unique = sorted({name or "(no symbol)" for name in names})
+def listing(names: Iterable[str], *, ordered: bool = False) -> str:
+    """Return names for a message: sorted (unless ``ordered``), comma-separated, a few dozen at most."""
+    seen = dict.fromkeys(name or "(no symbol)" for name in names)
+    unique = list(seen) if ordered else sorted(seen)
     shown = ", ".join(unique[:_LISTED])
     if len(unique) > _LISTED:
         shown += f", ... ({len(unique)} in all)"
@@ -193,16 +194,18 @@ def select(
             raise FeedError(
                 source,
                 f"instrument_id {instrument_id} is not in the file "
-                f"(instrument ids: {listing(str(i) for i in ids) or 'none'})",
+                f"(instrument ids: {listing((str(i) for i in ids), ordered=True) or 'none'})",
             )
         chosen = (int(instrument_id),)
         return Selection(chosen, symbology.symbols.get(chosen[0], ""), chosen)
     if symbol is not None:
         if not any(symbology.symbols.values()):
+            shown = listing((str(i) for i in ids), ordered=True)
             raise FeedError(
                 source,
-                f"cannot find symbol {symbol!r}: the file has no symbology (no DBN symbol mappings and no "
-                f"{SYMBOLOGY_FILE} beside it); choose by instrument_id (ids: {listing(str(i) for i in ids)})",
+                f"cannot find symbol {symbol!r}: the file names no symbols (a DBN file: no symbol "
+                f"mappings in its metadata and no {SYMBOLOGY_FILE} beside it; a CSV: no symbol column); "
+                f"choose by instrument_id (ids: {shown})",
             )
         chosen = tuple(i for i in symbology.ids_of(symbol) if i in ids)
         if not chosen:

@@ -36,11 +36,17 @@ def dollars_to_units(where: str, value: Any) -> int:
 
 @attrs.frozen
 class DataSpec:
-    """Where the snapshots come from and which part of them to replay."""
+    """Where the snapshots come from, which instrument and which part of them to replay."""
 
     source: str
     start: str | None = None
     end: str | None = None
+    symbol: str | None = None
+    instrument_id: int | None = None
+
+    def source_options(self) -> dict[str, Any]:
+        """Return the keyword arguments ``feeds.sources.load_source``/``open_source`` take from it."""
+        return {"symbol": self.symbol, "instrument_id": self.instrument_id}
 
 
 @attrs.frozen
@@ -116,7 +122,9 @@ class Scenario:
 
     path: str
     data: DataSpec
-    quantity: int
+    #: The fixed order size in shares, or ``None`` when it is ``volume_fraction`` of the
+    #: previous session's volume (``sim.order_size.resolve_quantity`` turns that into shares).
+    quantity: int | None
     venues: dict[str, VenueSpec]
     strategies: tuple[StrategySpec, ...]
     sweep: SweepSpec | None = None
@@ -126,6 +134,8 @@ class Scenario:
     walk_forward: WalkForwardSpec | None = None
     queue: QueueSpec = QueueSpec()
     raw: dict[str, Any] = attrs.field(factory=dict)
+    #: The order size as a share of the symbol's traded volume in the previous session.
+    volume_fraction: float | None = None
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Scenario:
@@ -154,10 +164,12 @@ class Scenario:
             else None
         )
         baselines, optimized = _parse_report(w, raw.get("report", {}), names)
+        quantity, volume_fraction = _parse_order(w, raw["order"])
         return cls(
             path=path,
             data=_parse_data(w, raw["data"]),
-            quantity=_parse_order(w, raw["order"]),
+            quantity=quantity,
+            volume_fraction=volume_fraction,
             venues=_parse_venues(w, raw.get("venues", {})),
             strategies=strategies,
             sweep=sweep,
@@ -178,23 +190,46 @@ TABLES = ("data", "order", "venues", "strategies", "sweep", "run", "report", "wa
 
 def _parse_data(w: str, raw: Any) -> DataSpec:
     data = _table(f"{w}: [data]", raw)
-    _check_keys(f"{w}: [data]", data, {"source", "start", "end"}, {"source"})
-    for key in data:
-        if not isinstance(data[key], str):
+    _check_keys(f"{w}: [data]", data, {"source", "start", "end", "symbol", "instrument_id"}, {"source"})
+    for key in ("source", "start", "end", "symbol"):
+        if key in data and not isinstance(data[key], str):
             raise ScenarioError(f"{w}: [data] {key}: expected a string")
+    if "symbol" in data and not data["symbol"].strip():
+        raise ScenarioError(f"{w}: [data] symbol: must not be empty")
+    ident = data.get("instrument_id")
+    if ident is not None and (
+        isinstance(ident, bool) or not isinstance(ident, int) or not 0 <= ident < 2**32
+    ):
+        raise ScenarioError(
+            f"{w}: [data] instrument_id: must be a whole number from 0 to 2**32 - 1, got {ident!r}"
+        )
+    if "symbol" in data and ident is not None:
+        raise ScenarioError(f"{w}: [data]: give symbol or instrument_id, not both")
     return DataSpec(**data)
 
 
-def _parse_order(w: str, raw: Any) -> int:
+def _parse_order(w: str, raw: Any) -> tuple[int | None, float | None]:
+    """Return ``(quantity, volume_fraction)``: exactly one of them is given."""
     order = _table(f"{w}: [order]", raw)
-    _check_keys(f"{w}: [order]", order, {"side", "quantity"}, {"quantity"})
+    _check_keys(f"{w}: [order]", order, {"side", "quantity", "volume_fraction"})
     side = order.get("side", "buy")
     if side != "buy":
         raise ScenarioError(f"{w}: [order] side: only 'buy' is supported, got {side!r}")
+    if ("quantity" in order) == ("volume_fraction" in order):
+        raise ScenarioError(f"{w}: [order]: give exactly one of quantity (shares) or volume_fraction")
+    if "volume_fraction" in order:
+        fraction = order["volume_fraction"]
+        number = isinstance(fraction, int | float) and not isinstance(fraction, bool)
+        if not number or not 0 < fraction <= 1:
+            raise ScenarioError(
+                f"{w}: [order] volume_fraction: must be a number in (0, 1] (a share of the previous "
+                f"session's volume), got {fraction!r}"
+            )
+        return None, float(fraction)
     quantity = order["quantity"]
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise ScenarioError(f"{w}: [order] quantity: must be a whole number of shares > 0, got {quantity!r}")
-    return quantity
+    return quantity, None
 
 
 def _parse_venues(w: str, raw: Any) -> dict[str, VenueSpec]:
