@@ -97,6 +97,7 @@ def _parse(body, header, columns, levels, fixed_point):
     )
     n = table.num_rows
     col = {name: _one_chunk(table.column(key[name])) for name in key}
+    _no_loose_numbers(body, [col[name] for name in texts])
     ts_recv = _timestamps(col["ts_recv"], n)
     ts_event = _timestamps(col["ts_event"], n)
     found = {}
@@ -141,6 +142,24 @@ def _parse(body, header, columns, levels, fixed_point):
     }
     symbols = col["symbol"] if "symbol" in col else pa.array([], pa.binary())
     return result, rule, symbols, found.get("instrument_id")
+
+
+# pyarrow's CSV integers also take surrounding spaces and tabs and hex ("0x1f"); ours do not.
+_LOOSE = (ord(" "), ord("\t"), ord("x"), ord("X"))
+
+
+def _no_loose_numbers(body, texts: list) -> None:
+    # Every space, tab, x or X of the block must be in a text column (a symbol), or decline.
+    raw = np.frombuffer(body, dtype=np.uint8)
+    total = sum(int(np.count_nonzero(raw == c)) for c in _LOOSE)
+    if not total:
+        return
+    inside = 0
+    for arr in texts:
+        cells = _Text(arr).raw
+        inside += sum(int(np.count_nonzero(cells == c)) for c in _LOOSE)
+    if inside != total:
+        raise _Decline
 
 
 def _one_chunk(chunked):
@@ -245,16 +264,17 @@ def _read_shape(out: _Digits, m: np.ndarray, rows: np.ndarray | None, dot: int) 
     digits = length - (dot >= 0)
     if digits == 0 or digits > 18:
         raise _Decline
+    d = m - np.uint8(48)
+    if dot >= 0:
+        d[:, dot] = 0  # the point itself (checked by the caller)
+    if int(d.max()) > 9:
+        raise _Decline  # a sign, a letter, a space: the numpy parser
     value = np.zeros(m.shape[0], dtype=np.int64)
     power = digits - 1
     for j in range(length):
-        if j == dot:
-            continue
-        d = m[:, j] - np.uint8(48)
-        if bool((d > 9).any()):
-            raise _Decline  # a sign, a letter, a space: the numpy parser
-        value += d.astype(np.int64) * _POW10[power]
-        power -= 1
+        if j != dot:
+            value += d[:, j] * _POW10[power]
+            power -= 1
     target = slice(None) if rows is None else rows
     out.magnitude[target] = value
     out.decimals[target] = 0 if dot < 0 else length - 1 - dot

@@ -94,7 +94,7 @@ FIXED_POINT_THRESHOLD = 1_000_000
 _GROUP_COLUMNS = 6
 #: Bytes of CSV text parsed per block. The per-cell temporaries of one numpy pass are several
 #: times the text it covers; past the CPU caches they make parsing slower per row.
-BLOCK_BYTES = 4 * 2**20
+BLOCK_BYTES = 8 * 2**20
 #: A file up to this size is parsed once and kept when a feed must scan it first.
 HOLD_BYTES = 64 * 2**20
 #: Blocks held while the price rule is unsettled, at most (then the file is decimal).
@@ -187,6 +187,8 @@ class CsvReader:
                 head += more
         text = head[3:] if head.startswith(_BOM) else head
         newline = text.find(b"\n")
+        if b"\x00" in (text if newline < 0 else text[:newline]):
+            raise FeedError(self.source, "NUL byte in the header: not a CSV text file")
         first_line = text if newline < 0 else text[:newline]
         if not first_line.strip():
             if not text.strip() and len(head) < BLOCK_BYTES:
@@ -201,7 +203,10 @@ class CsvReader:
             decoded = line.decode("utf-8")
         except UnicodeDecodeError:
             raise FeedError(self.source, "the header is not UTF-8 text") from None
-        names = next(csv.reader([decoded])) if '"' in decoded else decoded.split(",")
+        try:
+            names = next(csv.reader([decoded])) if '"' in decoded else decoded.split(",")
+        except csv.Error as exc:
+            raise FeedError(self.source, f"cannot read the header: {exc}") from None
         header = [name.strip() for name in names]
         return header, _locate(header, self.source)
 
@@ -322,6 +327,12 @@ class CsvReader:
             n = columns["ts_event"].shape[0]
             row = np.arange(rows_before + 1, rows_before + n + 1, dtype=np.int64)
             return RawBlock(columns, row, self._arrow_keys(symbols, ids, n)), decided
+        return self._parse_numpy(text, rows_before, fixed_point)
+
+    def _parse_numpy(
+        self, text: _Text, rows_before: int, fixed_point: bool | None
+    ) -> tuple[RawBlock, bool | None]:
+        # The reference parser: every rule and every message (the fast path defers to it).
         cells = _split(text.padded(), 0, text.end, len(self.header), self.source, rows_before)
         parser = _Parser(cells, self.columns, self.levels, self.source, rows_before)
         columns, decided, rounded = parser.parse(fixed_point)
