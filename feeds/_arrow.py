@@ -108,22 +108,24 @@ def _parse(body, header, columns, levels, fixed_point):
         found[name] = values
     action = _characters(col["action"], n)
     side = _characters(col["side"], n)
+    # Prices and sizes go straight into (column, row) arrays; the book is their transpose.
+    units = np.empty((len(px_names), n), dtype=np.int64)
+    present = np.ones((len(px_names), n), dtype=bool)
     if fixed_point:
         rule = True
-        prices = [_fixed_prices(col[name]) for name in px_names]
+        for j, name in enumerate(px_names):
+            _fixed_into(col[name], units[j], present[j])
     else:
-        texts_px = [_Text(col[name]) for name in px_names]
-        scanned = [_decimal_digits(t) for t in texts_px]
-        rule = fixed_point if fixed_point is not None else _rule(scanned)
-        prices = [_scaled(s, rule) for s in scanned]
-    units = [p[0] for p in prices]
-    present = [np.ones(n, dtype=bool) if p[1] is None else p[1] for p in prices]
-    sizes = []
-    for name, beside in zip(sz_names, present[1:], strict=True):
+        shapes = [_decimal_into(_Text(col[name]), units[j], present[j]) for j, name in enumerate(px_names)]
+        rule = fixed_point if fixed_point is not None else _rule(shapes, units, present)
+        for j, column_shapes in enumerate(shapes):
+            _scale(units[j], present[j], column_shapes, rule)
+    sizes = np.empty((len(sz_names), n), dtype=np.int64)
+    for j, name in enumerate(sz_names):
         values, valid = _integers(col[name])
-        if valid is not None and bool((beside & ~valid).any()):
+        if valid is not None and bool((present[1 + j] & ~valid).any()):
             raise _Decline  # an empty size next to a price: the numpy parser names it
-        sizes.append(values)
+        sizes[j] = values
     lv = levels
     result = {
         "ts_event": ts_event,
@@ -133,12 +135,12 @@ def _parse(body, header, columns, levels, fixed_point):
         "side": side,
         "price": np.where(present[0], units[0], 0),
         "size": found["size"],
-        "bid_px": _stack(units[1 : 1 + lv], n, np.int64),
-        "ask_px": _stack(units[1 + lv :], n, np.int64),
-        "bid_sz": _stack(sizes[:lv], n, np.int64),
-        "ask_sz": _stack(sizes[lv:], n, np.int64),
-        "bid_present": _stack(present[1 : 1 + lv], n, bool),
-        "ask_present": _stack(present[1 + lv :], n, bool),
+        "bid_px": units[1 : 1 + lv].T,
+        "ask_px": units[1 + lv :].T,
+        "bid_sz": sizes[:lv].T,
+        "ask_sz": sizes[lv:].T,
+        "bid_present": present[1 : 1 + lv].T,
+        "ask_present": present[1 + lv :].T,
     }
     symbols = col["symbol"] if "symbol" in col else pa.array([], pa.binary())
     return result, rule, symbols, found.get("instrument_id")
@@ -166,12 +168,6 @@ def _one_chunk(chunked):
     return chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
 
 
-def _stack(parts: list[np.ndarray], n: int, dtype) -> np.ndarray:
-    if not parts:
-        return np.zeros((n, 0), dtype=dtype)
-    return np.stack(parts, axis=1)
-
-
 def _integers(arr) -> tuple[np.ndarray, np.ndarray | None]:
     # int64 values (0 where empty) and which cells held one (None: all of them).
     if arr.null_count == 0:
@@ -180,13 +176,15 @@ def _integers(arr) -> tuple[np.ndarray, np.ndarray | None]:
     return arr.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False), valid
 
 
-def _fixed_prices(arr) -> tuple[np.ndarray, np.ndarray | None]:
+def _fixed_into(arr, out: np.ndarray, present: np.ndarray) -> None:
     values, valid = _integers(arr)
-    undefined = values == UNDEF_PRICE
+    out[:] = values
+    if valid is not None:
+        present &= valid
+    undefined = out == UNDEF_PRICE
     if undefined.any():
-        valid = ~undefined if valid is None else valid & ~undefined
-        values = np.where(undefined, 0, values)
-    return values, valid
+        present &= ~undefined
+        out[undefined] = 0
 
 
 class _Text:
@@ -212,105 +210,105 @@ class _Text:
         return self.raw[self.starts[rows, None] + np.arange(width)]
 
 
-class _Digits:
-    """Price cells read exactly: each cell's digits as one integer, its decimals, whether it has a point."""
+def _decimal_into(text: _Text, out: np.ndarray, present: np.ndarray) -> list[tuple[np.ndarray | None, int]]:
+    """Write each price cell's digits, as one integer, into ``out``; return its shapes.
 
-    def __init__(self, n: int) -> None:
-        self.magnitude = np.zeros(n, dtype=np.int64)
-        self.decimals = np.zeros(n, dtype=np.int64)
-        self.dotted = np.zeros(n, dtype=bool)
-        self.valid = np.zeros(n, dtype=bool)
-
-
-def _groups(text: _Text) -> list[tuple[int, np.ndarray | None]]:
-    # Cells by length: (length, rows), rows None when every cell has that length.
+    A shape is ``(rows, decimals)`` (``rows`` None: every cell; ``decimals`` -1: no
+    point). Cells of one length with the point in one place form a byte matrix read
+    column by column. Empty cells are marked absent in ``present``.
+    """
+    n = text.n
     lengths = text.lengths
-    if text.n and bool(np.all(lengths == lengths[0])):
-        return [(int(lengths[0]), None)]
-    return [(int(v), np.flatnonzero(lengths == v)) for v in np.unique(lengths).tolist()]
+    if n == 0:
+        return []
+    if bool(np.all(lengths == lengths[0])) and lengths[0] > 0:
+        length = int(lengths[0])
+        m = text.matrix(None, length)
+        dot = bytes(m[0]).find(b".")
+        if dot < 0 or bool(np.all(m[:, dot] == 46)):
+            value = _read_matrix(m, dot)
+            if value is not None:
+                out[:] = value
+                return [(None, -1 if dot < 0 else length - 1 - dot)]
+    return _decimal_groups(text, out, present)
 
 
-def _decimal_digits(text: _Text) -> _Digits:
-    # Cells of one length and one point position form a byte matrix read column by column:
-    # one pass per character position over all of them, digits weighted by powers of ten.
-    out = _Digits(text.n)
-    for length, rows in _groups(text):
+def _decimal_groups(text: _Text, out: np.ndarray, present: np.ndarray) -> list[tuple[np.ndarray | None, int]]:
+    # The general case: cells grouped by length, then by where the point is.
+    shapes = []
+    for length in np.unique(text.lengths).tolist():
+        rows = np.flatnonzero(text.lengths == length)
         if length == 0:
+            present[rows] = False
+            out[rows] = 0
             continue
-        if length > 19:
-            raise _Decline
         m = text.matrix(rows, length)
-        dots = np.flatnonzero((m == 46).any(axis=0))
-        if dots.size == 0:
-            _read_shape(out, m, rows, -1)
-            continue
-        if dots.size == 1 and bool((m[:, dots[0]] == 46).all()):
-            _read_shape(out, m, rows, int(dots[0]))
-            continue
-        # Several shapes in one length (e.g. 99.99 and 222.8): split by point position.
         is_dot = m == 46
         if bool((is_dot.sum(axis=1) > 1).any()):
             raise _Decline
         at = np.where(is_dot.any(axis=1), is_dot.argmax(axis=1), -1)
-        index = np.arange(m.shape[0]) if rows is None else rows
         for position in np.unique(at).tolist():
             pick = at == position
-            _read_shape(out, m[pick], index[pick], position)
-    return out
+            value = _read_matrix(m[pick], position)
+            if value is None:
+                raise _Decline
+            out[rows[pick]] = value
+            shapes.append((rows[pick], -1 if position < 0 else length - 1 - position))
+    return shapes
 
 
-def _read_shape(out: _Digits, m: np.ndarray, rows: np.ndarray | None, dot: int) -> None:
+def _read_matrix(m: np.ndarray, dot: int) -> np.ndarray | None:
+    # The digits of equal-shaped cells as integers, or None if a cell holds anything else.
     length = m.shape[1]
     digits = length - (dot >= 0)
     if digits == 0 or digits > 18:
         raise _Decline
     d = m - np.uint8(48)
     if dot >= 0:
-        d[:, dot] = 0  # the point itself (checked by the caller)
+        d[:, dot] = 0
     if int(d.max()) > 9:
-        raise _Decline  # a sign, a letter, a space: the numpy parser
-    value = np.zeros(m.shape[0], dtype=np.int64)
-    power = digits - 1
-    for j in range(length):
+        return None  # a sign, a letter, a space, a second point
+    value = d[:, length - 1].astype(np.int64)
+    power = 1
+    for j in range(length - 2, -1, -1):
         if j != dot:
             value += d[:, j] * _POW10[power]
-            power -= 1
-    target = slice(None) if rows is None else rows
-    out.magnitude[target] = value
-    out.decimals[target] = 0 if dot < 0 else length - 1 - dot
-    out.dotted[target] = dot >= 0
-    out.valid[target] = True
+            power += 1
+    return value
 
 
-def _rule(scanned: list[_Digits]) -> bool | None:
+def _rule(shapes: list, units: np.ndarray, present: np.ndarray) -> bool | None:
     # feeds.databento_csv's price rule on these cells: a point anywhere means dollars, an
     # integer beyond 1e6 (with no point anywhere) fixed-point, and otherwise not settled.
-    if any(bool((s.dotted & s.valid).any()) for s in scanned):
+    if any(decimals >= 0 for column in shapes for _, decimals in column):
         return False
-    if any(bool(((s.magnitude > FIXED_POINT_THRESHOLD) & s.valid).any()) for s in scanned):
+    if bool((np.where(present, units, 0) > FIXED_POINT_THRESHOLD).any()):
         return True
     return None
 
 
-def _scaled(s: _Digits, rule: bool | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _scale(out: np.ndarray, present: np.ndarray, shapes: list, rule: bool | None) -> None:
     if rule:
-        if bool((s.dotted & s.valid).any()):
+        if any(decimals >= 0 for _, decimals in shapes):
+            raise _Decline  # a point in a fixed-point file: the numpy parser says where
+        undefined = out == UNDEF_PRICE
+        if undefined.any():
+            present &= ~undefined
+            out[undefined] = 0
+        return
+    for rows, decimals in shapes:
+        places = max(decimals, 0)
+        if places > 9:
             raise _Decline
-        return _fixed_prices_from(s)
-    if bool((s.decimals > 9).any()):
-        raise _Decline
-    factor = _POW10[9 - s.decimals]
-    if bool((s.magnitude > (2**63 - 1) // factor).any()):
-        raise _Decline
-    values = s.magnitude * factor
-    return (values, None) if bool(s.valid.all()) else (np.where(s.valid, values, 0), s.valid)
-
-
-def _fixed_prices_from(s: _Digits) -> tuple[np.ndarray, np.ndarray | None]:
-    undefined = s.magnitude == UNDEF_PRICE
-    valid = s.valid & ~undefined
-    values = np.where(valid, s.magnitude, 0)
-    return (values, None) if bool(valid.all()) else (values, valid)
+        factor = _POW10[9 - places]
+        target = out if rows is None else out[rows]
+        if bool((target > (2**63 - 1) // factor).any()):
+            raise _Decline
+        if rows is None:
+            out *= factor
+        else:
+            out[rows] = target * factor
+    out[~present] = 0
 
 
 def _characters(arr, n: int) -> np.ndarray:

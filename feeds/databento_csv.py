@@ -94,7 +94,7 @@ FIXED_POINT_THRESHOLD = 1_000_000
 _GROUP_COLUMNS = 6
 #: Bytes of CSV text parsed per block. The per-cell temporaries of one numpy pass are several
 #: times the text it covers; past the CPU caches they make parsing slower per row.
-BLOCK_BYTES = 8 * 2**20
+BLOCK_BYTES = 4 * 2**20
 #: A file up to this size is parsed once and kept when a feed must scan it first.
 HOLD_BYTES = 64 * 2**20
 #: Blocks held while the price rule is unsettled, at most (then the file is decimal).
@@ -162,6 +162,7 @@ class CsvReader:
         self._codes: dict[bytes, int] = {}
         self._code_names: dict[int, str] = {}
         self._held: list[RawBlock] | None = None
+        self._first_text = BLOCK_BYTES
 
     @property
     def symbology(self) -> symbology.Symbology:
@@ -170,6 +171,11 @@ class CsvReader:
     def default_symbol(self, instrument_ids: tuple[int, ...] | None) -> str:
         """Return the symbol to report when the kept rows name none."""
         return ""
+
+    def expected_rows(self, first_block_rows: int) -> int:
+        """Estimate the file's rows from its size and its first block (to size the output once)."""
+        per_row = max(self._first_text / max(first_block_rows, 1), 1.0)
+        return int(self.size / per_row)
 
     def meta(self) -> dict[str, object]:
         """Return what the file says about itself beyond its rows (nothing, for CSV)."""
@@ -290,6 +296,8 @@ class CsvReader:
         rows = [0]
         for text in self._bodies(rows):
             self._check_text(text, rows[0])
+            if not rows[0]:
+                self._first_text = text.end
             if rule is not None:
                 block, _ = self._parse(text, rows[0], rule)
                 rows[0] += len(block)

@@ -112,11 +112,14 @@ class FileFeed:
             reorder_ns=self.reorder_ns,
             chunk_rows=self.chunk_rows,
             venues=None if self._info is None else self._info.venues,
+            whole=self.chunk_rows >= _ALL_ROWS,
         )
         self._stream = stream
         for block, others in self.instrument_blocks():
             stream.levels = self.reader.levels
             stream.drop("other_instrument", others)
+            if not stream.rows_read and len(block) and hasattr(self.reader, "expected_rows"):
+                stream.expect(self.reader.expected_rows(len(block) + others))
             if not stream.symbol and len(block):
                 stream.symbol = self._symbol(self._kept)
                 stream.meta = self._meta(self._kept)

@@ -33,6 +33,9 @@ from feeds.pipeline import REORDER_NS
 from feeds.synthetic import SynthConfig, generate
 from feeds.timeparse import parse_window_bound
 
+#: Rows per chunk of a file feed: 16,384 rows of 10 levels are about 6 MB, so a replay
+#: streaming a file holds a few megabytes of it at a time.
+FILE_CHUNK_ROWS = 1 << 14
 SYNTHETIC_PREFIX = "synthetic:"
 KAFKA_PREFIX = "kafka://"
 
@@ -44,7 +47,7 @@ def open_source(
     *,
     symbol: str | None = None,
     instrument_id: int | None = None,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_rows: int | None = None,
     reorder_ns: int | None = REORDER_NS,
 ) -> Feed:
     """Open a source spec as a feed of ``MarketData`` chunks, cut to the ``[start, end]`` window.
@@ -58,7 +61,9 @@ def open_source(
     symbol, instrument_id
         Which instrument of a file to replay (needed when it holds several).
     chunk_rows
-        About how many rows each chunk holds (chunks hold whole instants).
+        About how many rows each chunk holds (chunks hold whole instants); by default
+        ``FILE_CHUNK_ROWS`` for a file (memory is then bounded by a few chunks, not the
+        file) and ``feeds.feed.DEFAULT_CHUNK_ROWS`` for data in memory.
     reorder_ns
         How far out of ``ts_event`` order a file's venues may interleave
         (``feeds.pipeline``); ``None`` for no bound (memory then grows with the file).
@@ -74,7 +79,8 @@ def open_source(
     spec = os.fspath(spec)
     reader = _file_reader(spec)
     if reader is None:
-        return MemoryFeed(_in_memory(spec, start, end, symbol, instrument_id), chunk_rows=chunk_rows)
+        md = _in_memory(spec, start, end, symbol, instrument_id)
+        return MemoryFeed(md, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS)
     from feeds.file_feed import FileFeed
 
     return FileFeed(
@@ -83,7 +89,7 @@ def open_source(
         end=end,
         symbol=symbol,
         instrument_id=instrument_id,
-        chunk_rows=chunk_rows,
+        chunk_rows=chunk_rows or FILE_CHUNK_ROWS,
         reorder_ns=reorder_ns,
     )
 

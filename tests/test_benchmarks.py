@@ -24,11 +24,13 @@ EXPECTED = {
     "profile_default_run": ("total_s",),
     "queue_router": (),
     "kafka": (),
+    "reading": ("peak_rss_mb", "feed_info_16x_s", "study_read", "target_sor_over_pyarrow", "met"),
 }
 # Measured only when their subject exists (a scenario, a broker); otherwise a status says why.
 OPTIONAL = {
     "queue_router": ("median_s", "over_parse", "target_over_parse"),
     "kafka": ("messages_per_s", "snapshots_per_s", "run_over_file", "target_messages_per_s"),
+    "reading": ("sor_over_pyarrow", "1x", "16x"),
 }
 
 
@@ -84,6 +86,9 @@ def test_results_json_has_every_measurement_with_finite_numbers(quick_run):
     assert [r["venues"] for r in m["allocator"]["rows"]] == [2, 3, 4, 5]
     assert set(m["data_growth"]["runs"]) == {"1x", "4x", "16x"}
     assert set(m["param_growth"]["runs"]) == {"1", "125", "1000"}
+    assert set(m["reading"]["peak_rss_mb"]) == {"read_16x", "info_then_read_16x", "interpreter_and_imports"}
+    if m["reading"]["status"] == "measured":
+        assert set(m["reading"]["sor_over_pyarrow"]) == {"1x", "16x"}
     found = list(numbers(results))
     assert found and all(math.isfinite(x) for x in found)
 
@@ -104,5 +109,6 @@ def test_results_md_names_the_machine_and_every_target(quick_run):
         "1,000 parameter sets",
         "queue-aware router",
         "Kafka",
+        "Reading data files",
     ):
         assert label in text, label
