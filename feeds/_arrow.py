@@ -146,6 +146,43 @@ def _parse(body, header, columns, levels, fixed_point):
     return result, rule, symbols, found.get("instrument_id")
 
 
+def keys(
+    body, header: list[str], columns: dict[str, int]
+) -> tuple[np.ndarray, object, np.ndarray | None] | None:
+    """Read only a block's venues and instrument columns (for a feed's first pass); ``None``: declined.
+
+    Returns ``(venues, symbols, instrument_ids)`` as ``parse`` gives them. Cells are not
+    checked beyond what the conversion refuses: the full read reports any problem.
+    """
+    if pa is None:
+        return None
+    wanted = {"publisher_id": pa.int64(), "instrument_id": pa.int64(), "symbol": pa.binary()}
+    types = {f"c{columns[name]}": kind for name, kind in wanted.items() if name in columns}
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(
+                column_names=[f"c{i}" for i in range(len(header))], use_threads=True
+            ),
+            parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, include_columns=list(types), null_values=[""]
+            ),
+        )
+        venues, _ = _integers(_one_chunk(table.column(f"c{columns['publisher_id']}")))
+        ids = None
+        if "instrument_id" in columns:
+            ids, _ = _integers(_one_chunk(table.column(f"c{columns['instrument_id']}")))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    symbols = (
+        _one_chunk(table.column(f"c{columns['symbol']}"))
+        if "symbol" in columns
+        else pa.array([], pa.binary())
+    )
+    return venues, symbols, ids
+
+
 # pyarrow's CSV integers also take surrounding spaces and tabs and hex ("0x1f"); ours do not.
 _LOOSE = (ord(" "), ord("\t"), ord("x"), ord("X"))
 

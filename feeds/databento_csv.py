@@ -186,7 +186,8 @@ class CsvReader:
     def _read_header(self) -> tuple[list[str], dict[str, int]]:
         with open_regular(self.path, self.source) as f:
             head = f.read(BLOCK_BYTES)
-            while b"\n" not in head and len(head) < MAX_LINE_BYTES:
+            # Enough to hold the header line and a sign of a data row after it.
+            while len(head) < MAX_LINE_BYTES and not _header_and_more(head):
                 more = f.read(BLOCK_BYTES)
                 if not more:
                     break
@@ -407,6 +408,12 @@ class CsvReader:
                 return
             rows = [0]
             for text in self._bodies(rows):
+                fast = _arrow.keys(text.view(), self.header, self.columns) if text.plain() else None
+                if fast is not None:
+                    venues, symbols, ids = fast
+                    rows[0] += venues.shape[0]
+                    yield self._arrow_keys(symbols, ids, venues.shape[0]), venues
+                    continue
                 cells = _split(text.padded(), 0, text.end, len(self.header), self.source, rows[0])
                 parser = _Parser(cells, self.columns, self.levels, self.source, rows[0])
                 venues = parser.integers("publisher_id")
@@ -415,6 +422,11 @@ class CsvReader:
                 yield keys, venues
         except FeedError:
             return
+
+
+def _header_and_more(head: bytes) -> bool:
+    newline = head.find(b"\n")
+    return newline >= 0 and bool(head[newline + 1 :].strip(b"\r\n"))
 
 
 class _Text:

@@ -241,8 +241,7 @@ class FileFeed:
                 instrument = np.zeros(venue.shape[0], dtype=np.int64)
             if not venue.shape[0]:
                 continue
-            pairs = np.unique(np.stack([instrument, venue]), axis=1)
-            for k, v in pairs.T.tolist():
+            for k, v in _pairs(instrument, venue):
                 venues_of.setdefault(k, set()).add(v)
         selection = self._selection(set(venues_of))
         keys = set(selection.keys) if selection.keys else set(venues_of)
@@ -254,6 +253,15 @@ class FileFeed:
             symbol=self._symbol(keys),
             meta=self._meta(keys),
         )
+
+
+def _pairs(instrument: np.ndarray, venue: np.ndarray) -> list[tuple[int, int]]:
+    # The distinct (instrument, venue) pairs, through one integer key when the values allow.
+    lo, hi = int(venue.min()), int(venue.max())
+    if 0 <= int(instrument.min()) and int(instrument.max()) < 2**32 and hi - lo < 2**30:
+        key = np.unique(instrument * (hi - lo + 1) + (venue - lo))
+        return list(zip((key // (hi - lo + 1)).tolist(), (key % (hi - lo + 1) + lo).tolist(), strict=True))
+    return [tuple(p) for p in np.unique(np.stack([instrument, venue]), axis=1).T.tolist()]
 
 
 def read_each_instrument(
