@@ -53,7 +53,7 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
 INSTALL_HINT = "pip install 'sor[dbn]'"
 #: Files whose decoded MBP records fit in this many bytes are kept after one decode (two at most).
-CACHE_BYTES = 96 * 2**20
+CACHE_BYTES = 32 * 2**20
 _CACHE_FILES = 2
 _INT64_MAX = 2**63 - 1
 
