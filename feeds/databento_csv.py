@@ -478,6 +478,26 @@ def _split(data: bytearray, lo: int, hi: int, n_cols: int, source: str, rows_bef
         raise FeedError(exc.source, exc.message, row=exc.row + rows_before, field=exc.field) from None
 
 
+def _header(data: bytearray, start: int, end: int, source: str) -> tuple[list[str], int]:
+    # The header of text held whole (``feeds.mbo`` reads MBO CSVs this way): names, body start.
+    newline = data.find(b"\n", start, end)
+    first_line = data[start : end if newline < 0 else newline]
+    if not first_line.strip():
+        if not data[start:end].strip():
+            raise FeedError(source, "empty file: no header and no data rows")
+        raise FeedError(source, "the first line, the header, is blank")
+    if newline < 0:
+        raise FeedError(source, "no data rows: the file holds only a header")
+    try:
+        line = first_line.decode("utf-8")
+        names = next(csv.reader([line])) if '"' in line else line.split(",")
+    except UnicodeDecodeError:
+        raise FeedError(source, "the header is not UTF-8 text") from None
+    except csv.Error as exc:
+        raise FeedError(source, f"cannot read the header: {exc}") from None
+    return [name.strip() for name in names], newline + 1
+
+
 def _locate(header: list[str], source: str) -> dict[str, int]:
     columns: dict[str, int] = {}
     for position, name in enumerate(header):
@@ -527,6 +547,8 @@ class _Parser:
         #: Data rows of the file before these cells (they are one slice of it).
         self.rows_before = rows_before
         self._problem: tuple[int, int, str, str] | None = None
+        #: Price cells per row rounded onto the grid by the last ``prices`` call (None: none).
+        self.rounded: np.ndarray | None = None
 
     def _offer(self, index: int, name: str, message: str) -> None:
         # Keep the problem with the earliest row, then the leftmost column.
@@ -602,13 +624,13 @@ class _Parser:
 
     def prices(
         self, names: list[str], fixed_point: bool | None = None
-    ) -> tuple[np.ndarray, np.ndarray, bool | None, np.ndarray | None]:
-        """Parse price columns; return ``(units, present, rule, rounded)``, arrays ``(len(names), n)``.
+    ) -> tuple[np.ndarray, np.ndarray, bool | None]:
+        """Parse price columns; return ``(units, present, rule)``, arrays ``(len(names), n)``.
 
         ``fixed_point`` is the file's price rule when already known; else it is decided
         on these cells: ``True`` (fixed-point), ``False`` (decimal) or ``None`` (only
-        integers up to 1e6: unsettled, parsed as decimal). ``rounded`` counts the
-        cells per row rounded onto the grid (``None`` when there were none).
+        integers up to 1e6: unsettled, parsed as decimal). ``self.rounded`` then counts
+        the cells per row rounded onto the grid (``None`` when there were none).
         """
         scans = []
         integral, large = True, False
@@ -648,7 +670,8 @@ class _Parser:
                 self._offer_bad(
                     group, bad, lambda i, s=status, a=starts, b=lengths: describe(s[i], text(a, b, i), scale)
                 )
-        return units, present, rule, rounded
+        self.rounded = rounded
+        return units, present, rule
 
     def sizes(self, names: list[str], present: np.ndarray) -> np.ndarray:
         out = np.empty((len(names), self.n), dtype=np.int64)
@@ -691,6 +714,13 @@ class _Parser:
             lut[j] = codes[key]
         return lut[inverse.ravel()]
 
+    def symbols(self) -> list[str]:
+        """Return the distinct non-empty symbols, in order of first appearance."""
+        codes: dict[bytes, int] = {}
+        names: dict[int, str] = {}
+        self.symbol_codes(codes, names)
+        return [names[c] for c in sorted(names) if names[c]]
+
     def parse(
         self, fixed_point: bool | None = None
     ) -> tuple[dict[str, np.ndarray], bool | None, np.ndarray | None]:
@@ -705,7 +735,8 @@ class _Parser:
         side = self.characters("side")
         size = self.integers("size")
         book = [f"{f}_{k:02d}" for f in ("bid_px", "ask_px") for k in range(self.levels)]
-        units, present, rule, rounded = self.prices(["price", *book], fixed_point)
+        units, present, rule = self.prices(["price", *book], fixed_point)
+        rounded = self.rounded
         size_names = [f"{f}_{k:02d}" for f in ("bid_sz", "ask_sz") for k in range(self.levels)]
         sizes = self.sizes(size_names, present[1:])
         lv = self.levels

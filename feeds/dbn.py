@@ -313,6 +313,26 @@ class DbnReader:
         return {"schema": self.head.schema} if self.head.schema else {}
 
 
+def _records(dbn, path: str | os.PathLike, source: str) -> Iterator:
+    """Yield every decoded record of a DBN file, metadata first (``feeds.mbo`` reads MBO files so)."""
+    try:
+        with open_regular(path, source) as f:
+            head = f.read(4)
+            compression = dbn.Compression.ZSTD if head == _ZSTD_MAGIC else dbn.Compression.NONE
+            decoder = dbn.DBNDecoder(compression=compression)
+            chunk = head + f.read(_CHUNK)
+            while chunk:
+                yield from decoder.write_and_decode(chunk)
+                chunk = f.read(_CHUNK)
+            leftover = len(decoder.buffer())
+    except OSError as exc:
+        raise FeedError(source, f"cannot read the file: {exc.strerror or exc}") from None
+    except dbn.DBNError as exc:
+        raise FeedError(source, f"not a readable DBN file: {_one_line(exc)}") from None
+    if leftover:
+        raise FeedError(source, f"truncated: the last {leftover} bytes are not a whole record")
+
+
 _CACHE: OrderedDict[tuple, tuple[DbnHead, int, list[RawBlock]]] = OrderedDict()
 
 

@@ -97,7 +97,10 @@ class FileFeed:
 
     @property
     def info(self) -> FeedInfo:
-        """What a replay needs first; on a large file not yet read, one light pass finds it."""
+        """What a replay needs first; on a file not yet read, one light pass finds it.
+
+        ``first_ts``/``last_ts`` are known only once the file has been read (``None`` before).
+        """
         if self._info is None:
             self._info = self._scan_info()
         return self._info
@@ -141,6 +144,8 @@ class FileFeed:
                 levels=self.reader.levels,
                 symbol=stream.symbol,
                 meta=dict(stream.meta),
+                first_ts=stream.first_ts,
+                last_ts=stream.last_ts,
             )
 
     def instrument_blocks(self) -> Iterator[tuple[RawBlock, int]]:

@@ -160,6 +160,9 @@ class SnapshotStream:
         self.dropped: dict[str, int] = {}
         #: Venues of every row pushed, before any rule.
         self.venues_seen: set[int] = set()
+        #: The first and last ``ts_event`` of the chunks yielded so far.
+        self.first_ts: int | None = None
+        self.last_ts: int | None = None
         self._bounds = (start, end)
         # Bounds without a time of day are read now, so a bad one fails before any data.
         self._window = (
@@ -453,6 +456,9 @@ class SnapshotStream:
         self._pending_rows = cuts[-1] - tail
 
     def _chunk(self, rows: dict[str, np.ndarray]) -> MarketData:
+        if self.first_ts is None:
+            self.first_ts = int(rows["ts_event"][0])
+        self.last_ts = int(rows["ts_event"][-1])
         self.snapshots += int(rows["ts_event"].shape[0])
         self._empty_bid += int((rows["bid_px"][:, 0] == 0).sum()) if self.levels else 0
         self._empty_ask += int((rows["ask_px"][:, 0] == 0).sum()) if self.levels else 0

@@ -6,7 +6,10 @@ typo never silently falls back to a default. See the README for the format.
 
 from __future__ import annotations
 
+import datetime as _dt
 import itertools
+import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,8 @@ from typing import Any
 import attrs
 import numpy as np
 
+from feeds.timeparse import parse_window_bound
+from sim import inputs
 from venues import params
 from venues.params import ConfigError
 
@@ -27,6 +32,37 @@ else:  # pragma: no cover
 ScenarioError = ConfigError
 _check_keys = params.keys
 _table = params.table
+
+# Limits on a scenario file and its tables; the README's "Bad input" lists them.
+#: A scenario is hand-written: a few kilobytes. The cap bounds what parsing may cost.
+MAX_FILE_BYTES = inputs.MIB
+#: Tables and lists nest at most this deep (the deepest real scenario nests 4).
+MAX_DEPTH = 16
+#: A dotted key (``a.b.c = 1``) has at most this many parts: the TOML parser's
+#: cost grows with the square of their number.
+MAX_KEY_PARTS = 32
+#: Shares in the parent order: ten times the daily volume of the most traded US stocks.
+MAX_QUANTITY = 1_000_000_000
+#: Strategies in one scenario, and characters in a strategy's name or kind.
+MAX_STRATEGIES = 64
+MAX_NAME_CHARS = 100
+#: Parameter sets one sweep runs (grid points or random samples). The vectorised
+#: ck_static runs 10,000 lanes of the 522-second default market in under a second;
+#: a strategy run set by set takes about 30 ms a set there, so 5 minutes.
+MAX_PARAMETER_SETS = 10_000
+#: Parameters one sweep varies.
+MAX_SWEEP_PARAMETERS = 32
+#: A random sweep draws within finite bounds no larger than this in size, so
+#: ``high - low`` is finite and a draw keeps its six decimals.
+MAX_SWEEP_BOUND = 10**15
+#: Walk-forward windows (each pair of windows is two more runs).
+MAX_WINDOWS = 100
+
+_KEY_PART = r"""(?:[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+')"""
+# Possessive quantifiers and the look-behind keep the search linear on any text.
+_LONG_DOTTED_KEY = re.compile(
+    rf"(?<![A-Za-z0-9_-]){_KEY_PART}(?:[ \t]*+\.[ \t]*+{_KEY_PART}){{{MAX_KEY_PARTS}}}"
+)
 
 
 def dollars_to_units(where: str, value: Any) -> int:
@@ -51,13 +87,20 @@ class DataSpec:
 
 @attrs.frozen
 class VenueSpec:
-    """One venue's settings as written (dollars per share, microseconds)."""
+    """One venue's settings as written: shorthand values (1e-9 dollars, ns) and model tables.
+
+    ``fee``/``rebate`` are shorthand for a maker-taker fee model and
+    ``latency_ns``/``response_latency_ns`` for constant latencies; ``models`` holds
+    the models given as tables (``[venues.2.latency] model = "lognormal" ...``), by
+    family (see ``venues.models``).
+    """
 
     fee: int | None = None
     rebate: int | None = None
     latency_ns: int | None = None
     response_latency_ns: int | None = None
     name: str | None = None
+    models: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -105,17 +148,6 @@ class WalkForwardSpec:
     windows: int = 2
 
 
-QUEUE_MODELS = ("proportional", "front_first", "probabilistic")
-
-
-@attrs.frozen
-class QueueSpec:
-    """Which queue model attributes cancellations at our price (see ``venues.queue``)."""
-
-    model: str = "proportional"
-    power: float = 2.0
-
-
 @attrs.frozen
 class Scenario:
     """A whole scenario: data, order, venues, strategies, sweep, seed."""
@@ -132,7 +164,8 @@ class Scenario:
     baselines: dict[str, str] = attrs.field(factory=dict)
     optimized: str | None = None
     walk_forward: WalkForwardSpec | None = None
-    queue: QueueSpec = QueueSpec()
+    queue: Any = None
+    side: str = "buy"
     raw: dict[str, Any] = attrs.field(factory=dict)
     #: The order size as a share of the symbol's traded volume in the previous session.
     volume_fraction: float | None = None
@@ -140,16 +173,7 @@ class Scenario:
     @classmethod
     def from_toml(cls, path: str | Path) -> Scenario:
         """Read and check a scenario file."""
-        path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-        return cls.from_dict(raw, str(path))
+        return cls.from_dict(read_toml(path), str(path))
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], path: str = "<scenario>") -> Scenario:
@@ -164,10 +188,11 @@ class Scenario:
             else None
         )
         baselines, optimized = _parse_report(w, raw.get("report", {}), names)
-        quantity, volume_fraction = _parse_order(w, raw["order"])
+        side, quantity, volume_fraction = _parse_order(w, raw["order"])
         return cls(
             path=path,
             data=_parse_data(w, raw["data"]),
+            side=side,
             quantity=quantity,
             volume_fraction=volume_fraction,
             venues=_parse_venues(w, raw.get("venues", {})),
@@ -184,6 +209,56 @@ class Scenario:
         )
 
 
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Return a scenario file parsed, after the file-level checks.
+
+    The file is at most :data:`MAX_FILE_BYTES` of UTF-8, no dotted key has more
+    than :data:`MAX_KEY_PARTS` parts, nothing nests deeper than
+    :data:`MAX_DEPTH`, and no value is a TOML date or time (no field takes one:
+    window bounds are strings).
+
+    Raises
+    ------
+    ScenarioError
+        One line naming the file and, where there is one, the field.
+    """
+    try:
+        text = inputs.read_text(path, MAX_FILE_BYTES)
+    except inputs.InputError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    long_key = _LONG_DOTTED_KEY.search(text)
+    if long_key is not None:
+        line = text.count("\n", 0, long_key.start()) + 1
+        raise ScenarioError(f"{path}: line {line}: a dotted key has more than {MAX_KEY_PARTS} parts")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: not valid TOML: nested more than {MAX_DEPTH} levels deep") from None
+    try:
+        inputs.check_depth(raw, MAX_DEPTH)
+    except inputs.TooDeep as exc:
+        raise ScenarioError(
+            f"{path}: {_field_name(exc.field)}: nested more than {MAX_DEPTH} levels deep"
+        ) from None
+    for field, value in inputs.walk(raw):
+        if isinstance(value, _dt.date | _dt.time):
+            raise ScenarioError(
+                f"{path}: {_field_name(field)}: no field takes a TOML date or time, got {value.isoformat()} "
+                "(a window bound is written as a string)"
+            )
+    return raw
+
+
+def _field_name(path: str) -> str:
+    """Name a dotted path as the table parsers do: ``[sweep] seed``, ``strategies[0].name``."""
+    table, rest = re.match(r"([^.\[]*)\.?(.*)", path).groups()
+    if table not in TABLES or table == "strategies":
+        return path
+    return f"[{table}] {rest}" if rest else f"[{table}]"
+
+
 #: The top-level tables a scenario may have.
 TABLES = ("data", "order", "venues", "strategies", "sweep", "run", "report", "walk_forward", "queue")
 
@@ -192,62 +267,86 @@ def _parse_data(w: str, raw: Any) -> DataSpec:
     data = _table(f"{w}: [data]", raw)
     _check_keys(f"{w}: [data]", data, {"source", "start", "end", "symbol", "instrument_id"}, {"source"})
     for key in ("source", "start", "end", "symbol"):
-        if key in data and not isinstance(data[key], str):
-            raise ScenarioError(f"{w}: [data] {key}: expected a string")
+        if key in data:
+            params.string(f"{w}: [data] {key}", data[key])
     if "symbol" in data and not data["symbol"].strip():
         raise ScenarioError(f"{w}: [data] symbol: must not be empty")
-    ident = data.get("instrument_id")
-    if ident is not None and (
-        isinstance(ident, bool) or not isinstance(ident, int) or not 0 <= ident < 2**32
-    ):
-        raise ScenarioError(
-            f"{w}: [data] instrument_id: must be a whole number from 0 to 2**32 - 1, got {ident!r}"
-        )
-    if "symbol" in data and ident is not None:
-        raise ScenarioError(f"{w}: [data]: give symbol or instrument_id, not both")
+    if "instrument_id" in data:
+        params.integer(f"{w}: [data] instrument_id", data["instrument_id"], lo=0, hi=2**32 - 1)
+        if "symbol" in data:
+            raise ScenarioError(f"{w}: [data]: give symbol or instrument_id, not both")
+    _check_window(f"{w}: [data]", data.get("start"), data.get("end"))
     return DataSpec(**data)
 
 
-def _parse_order(w: str, raw: Any) -> tuple[int | None, float | None]:
-    """Return ``(quantity, volume_fraction)``: exactly one of them is given."""
+def _check_window(where: str, start: str | None, end: str | None) -> None:
+    """Refuse a window bound that cannot be read, or a start after the end."""
+    bounds = {}
+    for key, text in (("start", start), ("end", end)):
+        if text is None:
+            continue
+        try:
+            bounds[key] = (False, parse_window_bound(text, None))
+        except ValueError:
+            try:
+                # A time of day is read on day 0 here: only its form is checked.
+                bounds[key] = (True, parse_window_bound(text, 0))
+            except ValueError as exc:
+                raise ScenarioError(f"{where} {key}: {exc}") from None
+    if len(bounds) == 2 and bounds["start"][0] == bounds["end"][0] and bounds["start"][1] > bounds["end"][1]:
+        raise ScenarioError(f"{where} start: {start!r} is after end {end!r}")
+
+
+def _parse_order(w: str, raw: Any) -> tuple[str, int | None, float | None]:
+    """Return ``(side, quantity, volume_fraction)``: exactly one of the last two is given."""
     order = _table(f"{w}: [order]", raw)
     _check_keys(f"{w}: [order]", order, {"side", "quantity", "volume_fraction"})
-    side = order.get("side", "buy")
-    if side != "buy":
-        raise ScenarioError(f"{w}: [order] side: only 'buy' is supported, got {side!r}")
+    side = params.string(f"{w}: [order] side", order.get("side", "buy"), choices=("buy", "sell"))
     if ("quantity" in order) == ("volume_fraction" in order):
         raise ScenarioError(f"{w}: [order]: give exactly one of quantity (shares) or volume_fraction")
     if "volume_fraction" in order:
-        fraction = order["volume_fraction"]
-        number = isinstance(fraction, int | float) and not isinstance(fraction, bool)
-        if not number or not 0 < fraction <= 1:
-            raise ScenarioError(
-                f"{w}: [order] volume_fraction: must be a number in (0, 1] (a share of the previous "
-                f"session's volume), got {fraction!r}"
-            )
-        return None, float(fraction)
+        where = f"{w}: [order] volume_fraction (a share of the previous session's volume)"
+        return side, None, params.number(where, order["volume_fraction"], lo=0, hi=1, lo_open=True)
     quantity = order["quantity"]
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise ScenarioError(f"{w}: [order] quantity: must be a whole number of shares > 0, got {quantity!r}")
-    return quantity, None
+    return (
+        side,
+        params.integer(f"{w}: [order] quantity", quantity, lo=1, hi=MAX_QUANTITY, unit="shares"),
+        None,
+    )
+
+
+#: Shorthand keys of a venue table, and the model family each one stands for.
+_SHORTHAND = {"fee": "fees", "rebate": "fees", "latency_us": "latency", "response_latency_us": "latency"}
 
 
 def _parse_venues(w: str, raw: Any) -> dict[str, VenueSpec]:
+    from venues.models import FAMILIES
+
     venues = {}
     for key, table in _table(f"{w}: [venues]", raw).items():
         where = f"{w}: [venues.{key}]"
-        if key != "default" and not key.isdigit():
-            raise ScenarioError(f"{where}: venue keys are publisher ids or 'default'")
+        if key != "default" and not (key.isdigit() and str(int(key)) == key):
+            raise ScenarioError(f"{where}: venue keys are publisher ids (no leading zeros) or 'default'")
         table = _table(where, table)
-        _check_keys(where, table, {"fee", "rebate", "latency_us", "response_latency_us", "name"})
-        latency = _microseconds(where, table, "latency_us")
-        response = _microseconds(where, table, "response_latency_us")
+        _check_keys(where, table, {*_SHORTHAND, "name", *FAMILIES})
+        models = {
+            family: registry.build(f"{where}.{family}", table[family])
+            for family, registry in FAMILIES.items()
+            if family in table
+        }
+        for short, family in _SHORTHAND.items():
+            if short in table and family in models:
+                raise ScenarioError(f"{where}: give {short} or a [{family}] table, not both")
+        name = table.get("name")
+        if name is not None and not isinstance(name, str):
+            raise ScenarioError(f"{where} name: expected a string, got {name!r}")
         venues[key] = VenueSpec(
             fee=dollars_to_units(f"{where} fee", table["fee"]) if "fee" in table else None,
             rebate=dollars_to_units(f"{where} rebate", table["rebate"]) if "rebate" in table else None,
-            latency_ns=latency,
-            response_latency_ns=response,
-            name=table.get("name"),
+            latency_ns=_microseconds(where, table, "latency_us"),
+            response_latency_ns=_microseconds(where, table, "response_latency_us"),
+            name=name,
+            models=models,
         )
     return venues
 
@@ -256,13 +355,16 @@ def _parse_strategies(w: str, raw: Any) -> tuple[StrategySpec, ...]:
     specs = []
     if not isinstance(raw, list) or not raw:
         raise ScenarioError(f"{w}: [[strategies]]: expected at least one strategy")
+    if len(raw) > MAX_STRATEGIES:
+        raise ScenarioError(f"{w}: [[strategies]]: at most {MAX_STRATEGIES} strategies, got {len(raw)}")
     for i, table in enumerate(raw):
         where = f"{w}: strategies[{i}]"
         table = _table(where, table)
         _check_keys(where, table, {"name", "kind", "params"}, {"name"})
-        name = table["name"]
-        params = _table(f"{where}.params", table.get("params", {}))
-        specs.append(StrategySpec(name=name, kind=table.get("kind", name), params=dict(params)))
+        name = _name(f"{where}.name", table["name"])
+        kind = _name(f"{where}.kind", table.get("kind", name))
+        given = _table(f"{where}.params", table.get("params", {}))
+        specs.append(StrategySpec(name=name, kind=kind, params=dict(given)))
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -273,21 +375,21 @@ def _parse_strategies(w: str, raw: Any) -> tuple[StrategySpec, ...]:
 def _parse_run(w: str, raw: Any) -> int:
     run = _table(f"{w}: [run]", raw)
     _check_keys(f"{w}: [run]", run, {"seed"})
-    seed = run.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ScenarioError(f"{w}: [run] seed: must be a whole number >= 0")
-    return seed
+    return params.seed(f"{w}: [run] seed", run.get("seed", 0))
 
 
 def _parse_report(w: str, raw: Any, names: list[str]) -> tuple[dict[str, str], str | None]:
     report = _table(f"{w}: [report]", raw)
     _check_keys(f"{w}: [report]", report, {"baselines", "optimized"})
     baselines = _table(f"{w}: [report] baselines", report.get("baselines", {}))
+    if len(baselines) > MAX_STRATEGIES:
+        raise ScenarioError(f"{w}: [report] baselines: at most {MAX_STRATEGIES}, got {len(baselines)}")
     for label, target in baselines.items():
-        if target not in names:
-            raise ScenarioError(f"{w}: [report] baselines.{label}: no strategy named {target!r}")
+        where = f"{w}: [report] baselines.{_name(f'{w}: [report] baselines', label)}"
+        if _name(where, target) not in names:
+            raise ScenarioError(f"{where}: no strategy named {target!r}")
     optimized = report.get("optimized")
-    if optimized is not None and optimized not in names:
+    if optimized is not None and _name(f"{w}: [report] optimized", optimized) not in names:
         raise ScenarioError(f"{w}: [report] optimized: no strategy named {optimized!r}")
     return dict(baselines), optimized
 
@@ -295,71 +397,97 @@ def _parse_report(w: str, raw: Any, names: list[str]) -> tuple[dict[str, str], s
 def _parse_walk_forward(w: str, raw: Any, sweep: SweepSpec | None) -> WalkForwardSpec:
     wf = _table(f"{w}: [walk_forward]", raw)
     _check_keys(f"{w}: [walk_forward]", wf, {"windows"})
-    windows = wf.get("windows", 2)
-    if isinstance(windows, bool) or not isinstance(windows, int) or windows < 2:
-        raise ScenarioError(f"{w}: [walk_forward] windows: must be a whole number >= 2")
+    windows = params.integer(f"{w}: [walk_forward] windows", wf.get("windows", 2), lo=2, hi=MAX_WINDOWS)
     if sweep is None:
         raise ScenarioError(f"{w}: [walk_forward] needs a [sweep] to tune")
     return WalkForwardSpec(windows=windows)
 
 
-def _parse_queue(w: str, raw: Any) -> QueueSpec:
-    queue_table = _table(f"{w}: [queue]", raw)
-    _check_keys(f"{w}: [queue]", queue_table, {"model", "power"})
-    model = queue_table.get("model", "proportional")
-    if model not in QUEUE_MODELS:
-        raise ScenarioError(f"{w}: [queue] model: expected one of {', '.join(QUEUE_MODELS)}, got {model!r}")
-    power = queue_table.get("power", 2.0)
-    if isinstance(power, bool) or not isinstance(power, int | float) or not power > 0:
-        raise ScenarioError(f"{w}: [queue] power: must be a number > 0, got {power!r}")
-    if "power" in queue_table and model != "probabilistic":
-        raise ScenarioError(f"{w}: [queue] power: only the 'probabilistic' model takes a power")
-    return QueueSpec(model=model, power=float(power))
+def _parse_queue(w: str, raw: Any) -> Any:
+    """Return the run-wide queue model of ``[queue]`` (``None`` when absent: each venue's default)."""
+    from venues.models import QUEUE
+
+    if not raw:
+        return None
+    table = _table(f"{w}: [queue]", raw)
+    return QUEUE.build(f"{w}: [queue]", {"model": "risk_averse", **table})
 
 
 def _microseconds(where: str, table: dict[str, Any], key: str) -> int | None:
-    """Return ``table[key]`` (microseconds) in whole nanoseconds, or None when absent."""
+    """Return ``table[key]`` (microseconds, at most a minute) in whole nanoseconds, or None when absent."""
     value = table.get(key)
     if value is None:
         return None
-    finite = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < float("inf")
-    if not finite:
-        raise ScenarioError(f"{where}: {key}: must be a number >= 0, got {value!r}")
-    return int(round(value * 1000))
+    us = params.number(f"{where} {key}", value, lo=0, hi=60_000_000, unit="us")
+    return int(round(us * 1000))
 
 
 def _parse_sweep(where: str, table: dict[str, Any], names: list[str]) -> SweepSpec:
     _check_keys(where, table, {"strategy", "method", "grid", "space", "samples", "seed"}, {"strategy"})
-    strategy = table["strategy"]
+    strategy = _name(f"{where} strategy", table["strategy"])
     if strategy not in names:
         raise ScenarioError(f"{where} strategy: no strategy named {strategy!r}")
-    method = table.get("method", "grid")
+    method = params.string(f"{where} method", table.get("method", "grid"), choices=("grid", "random"))
     if method == "grid":
         _check_keys(where, table, {"strategy", "method", "grid"}, {"grid"})
-        space = _table(f"{where} grid", table["grid"])
+        space = _sweep_space(f"{where} grid", table["grid"])
         for key, values in space.items():
             if not isinstance(values, list) or not values:
                 raise ScenarioError(f"{where} grid.{key}: expected a non-empty list of values")
-        return SweepSpec(strategy=strategy, method=method, space={k: list(v) for k, v in space.items()})
-    if method == "random":
-        _check_keys(where, table, {"strategy", "method", "space", "samples", "seed"}, {"space", "samples"})
-        space = _table(f"{where} space", table["space"])
-        for key, bounds in space.items():
-            ok = (
-                isinstance(bounds, list)
-                and len(bounds) == 2
-                and all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+            for i, value in enumerate(values):
+                _grid_value(f"{where} grid.{key}[{i}]", value)
+        points = math.prod(len(values) for values in space.values())
+        if points > MAX_PARAMETER_SETS:
+            shape = " x ".join(str(len(values)) for values in space.values())
+            raise ScenarioError(
+                f"{where} grid: {shape} = {points:,} parameter sets, more than the "
+                f"{MAX_PARAMETER_SETS:,} a sweep may run"
             )
-            if not ok or bounds[0] > bounds[1]:
-                raise ScenarioError(f"{where} space.{key}: expected [low, high]")
-        samples = table["samples"]
-        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-            raise ScenarioError(f"{where} samples: must be a whole number >= 1")
-        return SweepSpec(
-            strategy=strategy,
-            method=method,
-            space={k: list(v) for k, v in space.items()},
-            samples=samples,
-            seed=int(table.get("seed", 0)),
+        return SweepSpec(strategy=strategy, method=method, space={k: list(v) for k, v in space.items()})
+    _check_keys(where, table, {"strategy", "method", "space", "samples", "seed"}, {"space", "samples"})
+    space = _sweep_space(f"{where} space", table["space"])
+    for key, bounds in space.items():
+        if not isinstance(bounds, list) or len(bounds) != 2:
+            raise ScenarioError(f"{where} space.{key}: expected [low, high], got {params.show(bounds)}")
+        low, high = (
+            params.number(f"{where} space.{key}[{i}]", b, lo=-MAX_SWEEP_BOUND, hi=MAX_SWEEP_BOUND)
+            for i, b in enumerate(bounds)
         )
-    raise ScenarioError(f"{where} method: expected 'grid' or 'random', got {method!r}")
+        if low > high:
+            raise ScenarioError(f"{where} space.{key}: low {bounds[0]!r} is above high {bounds[1]!r}")
+    return SweepSpec(
+        strategy=strategy,
+        method=method,
+        space={k: list(v) for k, v in space.items()},
+        samples=params.integer(f"{where} samples", table["samples"], lo=1, hi=MAX_PARAMETER_SETS),
+        seed=params.seed(f"{where} seed", table.get("seed", 0)),
+    )
+
+
+def _sweep_space(where: str, raw: Any) -> dict[str, Any]:
+    space = _table(where, raw)
+    if not space:
+        raise ScenarioError(f"{where}: expected at least one parameter")
+    if len(space) > MAX_SWEEP_PARAMETERS:
+        raise ScenarioError(f"{where}: at most {MAX_SWEEP_PARAMETERS} parameters, got {len(space)}")
+    return space
+
+
+def _grid_value(where: str, value: Any) -> None:
+    """Accept a grid point's value: a finite number, a boolean or a short string."""
+    if isinstance(value, bool) or (isinstance(value, int | float) and math.isfinite(value)):
+        return
+    if isinstance(value, str) and len(value) <= MAX_NAME_CHARS:
+        return
+    raise ScenarioError(
+        f"{where}: expected a finite number, a boolean or a string of at most {MAX_NAME_CHARS} "
+        f"characters, got {params.show(value)}"
+    )
+
+
+def _name(where: str, value: Any) -> str:
+    """Return a strategy's name or kind, or a label: a non-empty string of at most 100 characters."""
+    text = params.string(where, value, max_len=MAX_NAME_CHARS)
+    if not text:
+        raise ScenarioError(f"{where}: must not be empty")
+    return text

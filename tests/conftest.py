@@ -80,18 +80,19 @@ def make_md(rows: Sequence[dict], source: str = "hand-built") -> MarketData:
 
 def venue(venue_id: int, fee: str = "0", rebate: str = "0", latency_ns: int = 0) -> VenueConfig:
     """A venue config from dollar strings."""
-    return VenueConfig(
-        venue_id=venue_id, fee=price_to_units(fee), rebate=price_to_units(rebate), latency_ns=latency_ns
+    return VenueConfig.flat(
+        venue_id, fee=price_to_units(fee), rebate=price_to_units(rebate), latency_ns=latency_ns
     )
 
 
-def run_engine(md, venues, cls, params=({},), *, target, start_ns=None, end_ns=None, seed=0):
+def run_engine(md, venues, cls, params=({},), *, target, start_ns=None, end_ns=None, seed=0, side="buy"):
     """Run one strategy class over ``md`` and return ``(engine, ledger)``."""
     engine = Engine(
         md,
         venues,
         [StrategySlot(cls.kind or "s", cls, tuple(params))],
         target=target,
+        side=side,
         start_ns=int(md.ts_event[0]) if start_ns is None else start_ns,
         end_ns=int(md.ts_event[-1]) if end_ns is None else end_ns,
         seed=seed,

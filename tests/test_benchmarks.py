@@ -24,12 +24,21 @@ EXPECTED = {
     "profile_default_run": ("total_s",),
     "queue_router": (),
     "kafka": (),
+    "kafka_read": (),
     "reading": ("peak_rss_mb", "feed_info_16x_s", "study_read", "target_sor_over_pyarrow", "met"),
 }
 # Measured only when their subject exists (a scenario, a broker); otherwise a status says why.
 OPTIONAL = {
     "queue_router": ("median_s", "over_parse", "target_over_parse"),
     "kafka": ("messages_per_s", "snapshots_per_s", "run_over_file", "target_messages_per_s"),
+    "kafka_read": (
+        "history_ratio",
+        "paced_over_file",
+        "paced_memory_over_file",
+        "history",
+        "paced",
+        "fail_fast",
+    ),
     "reading": ("sor_over_pyarrow", "1x", "16x"),
 }
 
@@ -86,6 +95,11 @@ def test_results_json_has_every_measurement_with_finite_numbers(quick_run):
     assert [r["venues"] for r in m["allocator"]["rows"]] == [2, 3, 4, 5]
     assert set(m["data_growth"]["runs"]) == {"1x", "4x", "16x"}
     assert set(m["param_growth"]["runs"]) == {"1", "125", "1000"}
+    if m["kafka_read"].get("status") == "measured":
+        read = m["kafka_read"]
+        assert set(read["fail_fast"]) == {"nothing_listening", "unknown_topic", "unknown_run", "met"}
+        assert {"one_run", "oldest_of_5", "latest_of_5", "target_ratio"} <= set(read["history"])
+        assert {"file_run", "file_peak_rss_mb", "grouped", "target_over_file"} <= set(read["paced"])
     assert set(m["reading"]["peak_rss_mb"]) == {"read_16x", "info_then_read_16x", "interpreter_and_imports"}
     if m["reading"]["status"] == "measured":
         assert set(m["reading"]["sor_over_pyarrow"]) == {"1x", "16x"}
@@ -109,6 +123,7 @@ def test_results_md_names_the_machine_and_every_target(quick_run):
         "1,000 parameter sets",
         "queue-aware router",
         "Kafka",
+        "Kafka: reading a run back",
         "Reading data files",
     ):
         assert label in text, label

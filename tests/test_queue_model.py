@@ -18,6 +18,7 @@ from venues.queue import (
     QueueTracker,
     apply_row,
 )
+from venues.queue_models import LogProbability, RiskAverse
 
 P = 10_000_000_000  # our price, $10.00
 TICK = 10_000_000  # one cent
@@ -25,7 +26,14 @@ ASK = P + 5 * TICK  # a best ask well above us
 DEPTH = 10
 KEY = 7
 
-ALL_MODELS = [FrontFirst(), Proportional(), ProbabilisticQueue(power=2.0), ProbabilisticQueue(power=0.5)]
+ALL_MODELS = [
+    FrontFirst(),
+    Proportional(),
+    ProbabilisticQueue(power=2.0),
+    ProbabilisticQueue(power=0.5),
+    RiskAverse(),
+    LogProbability(),
+]
 
 
 def _pad(levels: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -110,6 +118,61 @@ def test_worked_example_trades_then_cancel_then_fills(model, ahead_after_cancel,
     assert trade(t, 5, 60) == second_fill
 
 
+# The worked example under the two hftbacktest references. After the trade of 100 the
+# queue is 200 ahead, 100 behind; 100 are cancelled:
+#   risk-averse: the 100 behind can hold them all: ahead stays 200. The trade of 150 leaves
+#     50 ahead and fills nothing; the level shows 50 = the 50 ahead. The trade of 60 then
+#     fills us with 60 - 50 = 10.
+#   log: p = ln 201 / (ln 201 + ln 101) = 5.3033 / 9.9184 = 0.5347; 53.47 -> 53 from ahead:
+#     ahead 147. The trade of 150 fills 3; then we are alone: the trade of 60 fills 60.
+@pytest.mark.parametrize(
+    ("model", "ahead_after_cancel", "first_fill", "ahead_after", "second_fill"),
+    [(RiskAverse(), 200, 0, 50, 10), (LogProbability(), 147, 3, 0, 60)],
+)
+def test_worked_example_under_risk_averse_and_log(
+    model, ahead_after_cancel, first_fill, ahead_after, second_fill
+):
+    t = joined(model)
+    show(t, 1, 400)
+    trade(t, 2, 100)
+    show(t, 2, 300)
+    show(t, 3, 200)
+    assert ahead(t) == ahead_after_cancel
+    assert trade(t, 4, 150) == first_fill
+    show(t, 4, 50)
+    assert ahead(t) == ahead_after
+    assert trade(t, 5, 60) == second_fill
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "c", "share"),
+    [
+        (5, 3, 4, 1),  # only 3 behind: 1 of the 4 must have been ahead
+        (5, 10, 4, 0),
+        (0, 7, 3, 0),
+        (6, 0, 2, 2),  # nobody behind: all from ahead
+    ],
+)
+def test_risk_averse_takes_the_least_possible_from_ahead(a, b, c, share):
+    got = RiskAverse().cancel_ahead(np.array([a]), np.array([b]), np.array([c]))
+    assert got.tolist() == [share]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "c", "share"),
+    [
+        (1, 3, 3, 1),  # ln 2 / (ln 2 + ln 4) = 1/3: 3 * 1/3 = 1
+        (100, 300, 100, 45),  # ln 101 / (ln 101 + ln 301) = 0.4471: 44.7 -> 45
+        (0, 5, 2, 0),
+        (5, 0, 2, 2),
+    ],
+)
+def test_log_probability_depends_on_the_queue_size_not_only_our_place(a, b, c, share):
+    # 1 ahead of 3 and 100 ahead of 300 are the same place (a quarter of the way back), not the same split.
+    got = LogProbability().cancel_ahead(np.array([a]), np.array([b]), np.array([c]))
+    assert got.tolist() == [share]
+
+
 def test_order_completes_and_leaves_the_tracker():
     # Front-first from the worked example: 50 + 50 = 100, the whole order.
     t = joined(FrontFirst())
@@ -146,6 +209,10 @@ def test_size_increases_queue_behind_us(model):
         (ProbabilisticQueue(power=2.0), 162),
         # p = 0.7746 / (0.7746 + 0.6325) = 0.5505; 200 * p = 110.10 -> 110: 300 - 110
         (ProbabilisticQueue(power=0.5), 190),
+        # the 200 behind can hold all 200 cancelled: none from ahead
+        (RiskAverse(), 300),
+        # p = ln 301 / (ln 301 + ln 201) = 5.7071 / 11.0104 = 0.5183; 200 * p = 103.67 -> 104: 300 - 104
+        (LogProbability(), 196),
     ],
 )
 def test_cancel_split_between_ahead_and_behind(model, expected):
@@ -290,23 +357,38 @@ def test_trade_at_our_price_after_level_cancelled_fills_us_first():
 
 
 @pytest.mark.parametrize("model", ALL_MODELS)
-def test_trade_below_our_price_fills_in_full(model):
+def test_trade_below_our_price_fills_up_to_the_printed_size(model):
+    # A 30-share sale a tick below our 100-share bid: that seller reached us first, with 30.
     t = joined(model)
-    fills = t.on_trade(1, P - TICK, 10)
-    assert [int(f.qty[0]) for f in fills] == [100]
-    assert fills[0].complete
+    fills = t.on_trade(1, P - TICK, 30)
+    assert [int(f.qty[0]) for f in fills] == [30]
+    assert not fills[0].complete
+    # A 500-share sale below fills the 70 left, no more.
+    fills = t.on_trade(2, P - TICK, 500)
+    assert [int(f.qty[0]) for f in fills] == [70] and fills[0].complete
 
 
 @pytest.mark.parametrize("ask", [P, P - TICK])
-def test_best_ask_at_or_below_our_price_fills_in_full(ask):
+def test_best_ask_at_or_below_our_price_fills_up_to_the_ask_shown(ask):
+    # show() offers 300 at the ask: all of our 100.
     t = joined(FrontFirst())
     assert show(t, 1, 300, ask=ask) == 100
 
 
-def test_remaining_fills_in_full_on_trade_through_after_partial_fill():
+def test_ask_shown_at_our_price_is_not_bought_twice():
+    # 40 offered at P on two rows in a row: 40 fill us, the second row gives nothing
+    # (the same 40 shares); the size rising to 100 is 60 new shares.
+    t = joined(FrontFirst(), qty=500)
+    bid_px, bid_sz = _pad([(P - TICK, 500)])
+    for ask_sz, expected in ((40, 40), (40, 0), (100, 60)):
+        ask_px, sz = _pad([(P, ask_sz)])
+        assert _qty(t.on_book(1, bid_px, bid_sz, ask_px, sz)) == expected
+
+
+def test_remaining_fills_up_to_the_print_on_trade_through_after_partial_fill():
     t = joined(FrontFirst(), displayed=50)
     assert trade(t, 1, 80) == 30
-    assert t.on_trade(2, P - 2 * TICK, 1)[0].qty.tolist() == [70]
+    assert t.on_trade(2, P - 2 * TICK, 1)[0].qty.tolist() == [1]
 
 
 def test_level_vanishing_by_cancels_is_not_a_fill_by_default():
@@ -314,8 +396,8 @@ def test_level_vanishing_by_cancels_is_not_a_fill_by_default():
     t = joined(Proportional())
     assert show(t, 1, 0) == 0
     assert ahead(t) == 0
-    # A sale a tick below us trades through: full fill.
-    assert trade(t, 2, 5, price=P - TICK) == 100
+    # A sale of 5 a tick below us trades through: those 5 reach us first.
+    assert trade(t, 2, 5, price=P - TICK) == 5
 
 
 def test_level_vanishing_fills_in_full_when_asked():
@@ -350,14 +432,14 @@ def test_lanes_fill_per_lane_and_complete_together():
     # One order, three lanes of 100, 0 and 250 shares; ahead 40.
     # Trade 90: 50 past the queue -> lanes fill 50, 0, 50.
     # Trade 120 (ahead 0): lanes fill min(120, 50) = 50, 0, min(120, 200) = 120.
-    # Ask down to P: lane 2 fills its last 80 and the order is complete.
+    # Ask down to P with 80 shown: lane 2 fills its last 80 and the order is complete.
     t = QueueTracker(FrontFirst())
     t.add(1, P, np.array([100, 0, 250]), 40)
     assert [f.qty.tolist() for f in t.on_trade(1, P, 90)] == [[50, 0, 50]]
     fills = t.on_trade(2, P, 120)
     assert [f.qty.tolist() for f in fills] == [[50, 0, 120]] and not fills[0].complete
     bid_px, bid_sz = _pad([(P - TICK, 5)])
-    ask_px, ask_sz = _pad([(P, 5)])
+    ask_px, ask_sz = _pad([(P, 80)])
     fills = t.on_book(3, bid_px, bid_sz, ask_px, ask_sz)
     assert [f.qty.tolist() for f in fills] == [[0, 0, 80]] and fills[0].complete
 
@@ -370,8 +452,49 @@ def test_orders_at_different_prices_are_tracked_apart():
     show(t, 1, 200)  # 100 cancelled at P only
     assert ahead(t, 1) == 200 and ahead(t, 2) == 500
     fills = t.on_trade(2, P - TICK, 10)  # a sale a tick below: through order 1, queue of order 2
-    assert [(f.key, f.qty.tolist()) for f in fills] == [(1, [100])]
+    assert [(f.key, f.qty.tolist()) for f in fills] == [(1, [10])]
     assert ahead(t, 2) == 490
+
+
+def test_one_print_fills_one_owners_orders_in_price_time_priority_up_to_its_size():
+    # One owner: order 1 at P (100), order 2 at P + TICK (60), order 3 at P - TICK
+    # behind 20 displayed (50). A 200-share sale at P - TICK reaches order 2 first
+    # (highest price: 60), then order 1 (100), leaving 40 at P - TICK: the 20 shown
+    # ahead of order 3 go first, then 20 fill order 3. 60 + 100 + 20 = 200, the print.
+    t = QueueTracker(FrontFirst())
+    t.add(1, P, 100, 300, owner=9)
+    t.add(2, P + TICK, 60, 0, owner=9)
+    t.add(3, P - TICK, 50, 20, owner=9)
+    fills = {f.key: int(f.qty[0]) for f in t.on_trade(1, P - TICK, 200)}
+    assert fills == {2: 60, 1: 100, 3: 20}
+    assert ahead(t, 3) == 0
+
+
+def test_one_print_fills_an_owners_orders_at_its_price_in_time_order():
+    # Orders 1 and 2 of one owner at P, order 1 first (ahead 50), order 2 later
+    # (ahead 80: 50 + 30 that joined in between). A print of 150 at P: 50 ahead, then
+    # order 1's 40, then the 30 between them count: 80 + 40 = 120 before order 2, which
+    # gets 30. Alone (its own owner) order 2 would count only its 80 ahead and get 70.
+    t = QueueTracker(FrontFirst())
+    t.add(1, P, 40, 50, owner=5)
+    t.add(2, P, 100, 80, owner=5)
+    assert {f.key: int(f.qty[0]) for f in t.on_trade(1, P, 150)} == {1: 40, 2: 30}
+    t = QueueTracker(FrontFirst())
+    t.add(1, P, 40, 50)
+    t.add(2, P, 100, 80)
+    assert {f.key: int(f.qty[0]) for f in t.on_trade(1, P, 150)} == {1: 40, 2: 70}
+
+
+def test_owners_do_not_share_a_print_but_lanes_of_one_owner_each_get_it():
+    # Owners 1 and 2 each rest 100 at P + TICK; a 30 print below reaches each (they
+    # never see each other). Lanes are separate worlds: a two-lane order of owner 3
+    # gets min(30, lane) per lane.
+    t = QueueTracker(FrontFirst())
+    t.add(1, P + TICK, 100, 0, owner=1)
+    t.add(2, P + TICK, 100, 0, owner=2)
+    t.add(3, P + TICK, np.array([10, 100]), 0, owner=3)
+    got = {f.key: f.qty.tolist() for f in t.on_trade(1, P, 30)}
+    assert got == {1: [30], 2: [30], 3: [10, 30]}
 
 
 def test_cancel_returns_what_was_left_and_stops_tracking():
@@ -539,13 +662,27 @@ def test_queue_invariants_hold_for_every_model(displayed, qty, events, model):
     displayed=st.integers(0, 500), qty=st.integers(1, 300), events=_events, model=st.sampled_from(ALL_MODELS)
 )
 def test_front_first_is_never_behind_any_model(displayed, qty, events, model):
-    front = list(_play(joined(FrontFirst(), displayed=displayed, qty=qty), events, displayed))
-    other = list(_play(joined(model, displayed=displayed, qty=qty), events, displayed))
-    # Front-first may finish (and stop yielding) first; compare the steps both saw.
-    for (_, a_front, f_front), (_, a_other, f_other) in zip(front, other, strict=False):
-        assert a_front <= a_other
-        assert f_front >= f_other
-    assert len(front) <= len(other)
+    _assert_never_behind(FrontFirst(), model, displayed, qty, events)
+
+
+def _assert_never_behind(first: QueueModel, second: QueueModel, displayed: int, qty: int, events) -> None:
+    """Assert that ``first`` never has more queue ahead, nor fewer fills, than ``second``."""
+    a = list(_play(joined(first, displayed=displayed, qty=qty), events, displayed))
+    b = list(_play(joined(second, displayed=displayed, qty=qty), events, displayed))
+    # The one ahead may finish (and stop yielding) first; compare the steps both saw.
+    for (_, ahead_a, filled_a), (_, ahead_b, filled_b) in zip(a, b, strict=False):
+        assert ahead_a <= ahead_b
+        assert filled_a >= filled_b
+    assert len(a) <= len(b)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    displayed=st.integers(0, 500), qty=st.integers(1, 300), events=_events, model=st.sampled_from(ALL_MODELS)
+)
+def test_risk_averse_is_never_ahead_of_any_model(displayed, qty, events, model):
+    # The pessimistic bound: no model has more queue ahead of us, none fills later.
+    _assert_never_behind(model, RiskAverse(), displayed, qty, events)
 
 
 @settings(max_examples=60, deadline=None)

@@ -6,8 +6,11 @@ later update of that venue moves it forward:
 
 * a displayed trade at ``P`` consumes the queue ahead first; what is left of the
   trade fills us, up to our remaining size;
-* a displayed trade below ``P``, or a best ask at or below ``P``, means the market
-  traded through our price: we fill in full;
+* a displayed trade below ``P`` traded through our price: with us in the book, that
+  seller would have reached our higher bid first, so it fills us up to the printed
+  size (never more);
+* a best ask at or below ``P`` (sellers came down to our price) fills us up to the
+  ask size shown at or below ``P``, less what we already took there;
 * a fall of the displayed size at ``P`` that trades do not explain is a
   cancellation, and a ``QueueModel`` says how much of it left from ahead of us;
 * a rise of the displayed size at ``P`` is new orders, which queue behind us.
@@ -36,6 +39,19 @@ we would already have filled), so a trade printed at or below it can only have h
 bids. That matters because sources disagree on the letter: Databento's MBP spec
 gives the aggressor, the ARL MBP-10 file gives the resting side.
 
+One print, one owner, price-time priority
+-----------------------------------------
+Every order has an *owner* (a strategy; by default the order is its own owner).
+Owners never see each other, but one owner's orders share every print: a trade of
+``s`` shares at price ``p`` goes to that owner's orders priced above ``p`` first,
+highest price first and earlier orders first at a price, each up to its remaining
+size; what is left of the print reaches the owner's orders at ``p`` in time order,
+each behind the displayed queue ahead of it and behind the owner's earlier orders
+there. So the shares one print gives an owner never exceed its size. Sellers
+coming down to our price are shared the same way: highest price first, each order
+taking the cheapest asks it may until the shown size (less what the owner already
+took, see ``venues.taken``) is used.
+
 Lanes
 -----
 An order carries one quantity per *lane* (a parameter set of a vectorised sweep,
@@ -46,114 +62,24 @@ numpy operations over all live slots, however many orders and lanes rest.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
-
 import attrs
 import numpy as np
 
 from feeds.market import MarketData
 
+# The models live in venues.queue_models; they are re-exported here, where they were first defined.
+from venues.queue_models import (  # noqa: F401
+    DEFAULT_QUEUE_MODEL,
+    FrontFirst,
+    ProbabilisticQueue,
+    Proportional,
+    QueueModel,
+)
+from venues.taken import TakenLiquidity
+
 _TRADE = ord("T")
 _NO_SIDE = ord("N")
-
-
-@runtime_checkable
-class QueueModel(Protocol):
-    """Attribute cancellations at our price to the queue ahead of us or behind us.
-
-    The model sees only sizes: trades, joins and fills are FIFO facts handled by
-    ``QueueTracker``; the one thing a price-level feed cannot tell is where in the
-    queue a cancelled order stood.
-    """
-
-    def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
-        """Return how many of the ``cancelled`` shares left from ahead of us.
-
-        Parameters
-        ----------
-        ahead, behind : numpy.ndarray
-            Displayed shares ahead of and behind each of our orders (int64, one per
-            slot) just before the cancellation.
-        cancelled : numpy.ndarray
-            Shares cancelled at the order's price (int64, positive,
-            ``cancelled <= ahead + behind``).
-
-        Returns
-        -------
-        numpy.ndarray
-            Integer shares per slot. The tracker clips the answer to the feasible
-            range ``[max(0, cancelled - behind), min(cancelled, ahead)]``.
-        """
-        ...
-
-
-def _round_half_down(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    # Ties go behind us: the model never credits us half a share of progress.
-    q, r = np.divmod(num, den)
-    return q + (2 * r > den)
-
-
-@attrs.frozen
-class FrontFirst:
-    """Cancellations leave from the front of the queue: the optimistic bound.
-
-    Every cancelled share is taken from ahead of us while anyone is ahead, so no
-    queue model fills earlier.
-    """
-
-    def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
-        """Return ``min(cancelled, ahead)``."""
-        return np.minimum(cancelled, ahead)
-
-
-@attrs.frozen
-class Proportional:
-    """Cancellations are spread over the queue in proportion to its size on each side of us.
-
-    The share ahead is ``cancelled * ahead / (ahead + behind)`` rounded to the
-    nearest integer, ties going behind us (round half down), computed exactly in
-    integers.
-    """
-
-    def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
-        """Return ``cancelled * ahead / (ahead + behind)``, rounded half down."""
-        total = np.maximum(ahead + behind, 1)
-        return _round_half_down(cancelled * ahead, total)
-
-
-@attrs.frozen
-class ProbabilisticQueue:
-    """Cancellations leave from ahead of us with a probability set by our place in the queue.
-
-    With ``x = ahead / (ahead + behind)`` our relative position, a cancelled share
-    is ahead of us with probability ``p(x) = x**n / (x**n + (1 - x)**n)``, where
-    ``n`` is ``power`` (the power form of the queue-position literature, e.g.
-    hftbacktest's power probability queue models). ``n = 1`` is ``Proportional``;
-    ``n > 1`` pushes cancellations towards the longer side of the queue (deep in
-    the queue most cancellations come from ahead, near its head most come from
-    behind); ``n < 1`` pulls them towards an even split. The tracker uses the
-    expected value ``cancelled * p(x)``, rounded to the nearest share with ties
-    going behind us, so the model is deterministic.
-    """
-
-    power: float = attrs.field(default=2.0, converter=float, validator=attrs.validators.gt(0.0))
-
-    def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
-        """Return ``cancelled * p(ahead / (ahead + behind))``, rounded half down."""
-        a = ahead.astype(np.float64)
-        b = behind.astype(np.float64)
-        # p = 1 / (1 + (b/a)**n) avoids overflowing a**n for big queues.
-        with np.errstate(divide="ignore"):
-            ratio = np.where(a > 0, b / np.where(a > 0, a, 1.0), np.inf)
-        p = np.where(a > 0, 1.0 / (1.0 + ratio**self.power), 0.0)
-        return np.ceil(cancelled * p - 0.5).astype(np.int64)
-
-
-#: The model venues use unless told otherwise. On the ARL MBO ground truth every
-#: model gives the same fills; ``Proportional`` tracks the real queue ahead more
-#: closely than ``FrontFirst`` and ``ProbabilisticQueue(power=2)`` and has no
-#: parameter to tune (see ``venues.queue_truth``).
-DEFAULT_QUEUE_MODEL: QueueModel = Proportional()
+_NO_BID = -(2**62)  # below any order price: an empty bid side
 
 
 @attrs.frozen(eq=False)
@@ -187,7 +113,20 @@ class QueuePosition:
         return self.qty - self.filled
 
 
-_SLOT_FIELDS = ("price", "qty", "filled", "ahead", "entry_ahead", "shown", "credit", "credit_ts", "order_ix")
+_SLOT_FIELDS = (
+    "price",
+    "qty",
+    "filled",
+    "ahead",
+    "entry_ahead",
+    "shown",
+    "credit",
+    "credit_ts",
+    "order_ix",
+    "owner",
+    "lane",
+    "seq",
+)
 
 
 class QueueTracker:
@@ -211,18 +150,30 @@ class QueueTracker:
         for feeds that lose trade rows (e.g. after a one-row-per-timestamp filter).
     """
 
-    def __init__(self, model: QueueModel, *, vanish_fills: bool = False):
+    def __init__(
+        self,
+        model: QueueModel,
+        *,
+        vanish_fills: bool = False,
+        taken: dict[int, TakenLiquidity] | None = None,
+    ):
         if not isinstance(model, QueueModel):
             raise TypeError(f"not a QueueModel: {model!r}")
         self.model = model
         self.vanish_fills = bool(vanish_fills)
+        #: What each owner took from this venue's asks (shared with the venue's marketable
+        #: orders when the venue passes its own), so an ask that came down to our bid is
+        #: not bought twice.
+        self.taken: dict[int, TakenLiquidity] = {} if taken is None else taken
+        self._lanes_of: dict[int, int] = {}
+        self._seq = 0
         self._n = 0
         self._slots = {name: np.zeros(0, dtype=np.int64) for name in _SLOT_FIELDS}
         self._alive = np.zeros(0, dtype=bool)
         self._live: np.ndarray | None = np.zeros(0, dtype=np.int64)
         self._orders: dict[int, slice] = {}
         self._keys: list[int] = []
-        self._best_bid = 0
+        self._best_bid = _NO_BID
 
     # -- orders -----------------------------------------------------------------
 
@@ -232,20 +183,23 @@ class QueueTracker:
     def __contains__(self, key: int) -> bool:
         return key in self._orders
 
-    def add(self, key: int, price: int, qty: np.ndarray | int, displayed: int) -> None:
+    def add(
+        self, key: int, price: int, qty: np.ndarray | int, displayed: int, *, owner: int | None = None
+    ) -> None:
         """Rest buy order ``key`` at ``price`` behind the ``displayed`` shares shown there now.
 
-        ``qty`` is the size per lane (an int for a single lane). Place only orders
-        that do not cross: one with ``price`` at or above the best ask fills in full
-        at the next ``on_book``.
+        ``qty`` is the size per lane (an int for a single lane). ``owner`` groups the
+        orders that share prints (see the module docstring); by default the order is
+        its own owner. An order priced at or above the best ask fills, at the next
+        ``on_book``, up to the ask size shown at or below its price.
         """
         if key in self._orders:
             raise ValueError(f"order {key} already rests here")
         qty = np.atleast_1d(np.asarray(qty, dtype=np.int64))
         if qty.ndim != 1 or (qty < 0).any():
             raise ValueError(f"qty must be non-negative shares per lane, got {qty!r}")
-        if price <= 0 or displayed < 0:
-            raise ValueError(f"bad price {price} or displayed size {displayed}")
+        if displayed < 0:
+            raise ValueError(f"bad displayed size {displayed}")
         lanes = qty.shape[0]
         self._reserve(self._n + lanes)
         at = slice(self._n, self._n + lanes)
@@ -259,17 +213,33 @@ class QueueTracker:
         s["credit"][at] = 0
         s["credit_ts"][at] = 0
         s["order_ix"][at] = len(self._keys)
+        owner = key if owner is None else owner
+        s["owner"][at] = owner
+        self._lanes_of[owner] = lanes
+        s["lane"][at] = np.arange(lanes)
+        s["seq"][at] = self._seq
+        self._seq += 1
         self._alive[at] = qty > 0
         self._keys.append(key)
         self._orders[key] = at
         self._n += lanes
         self._live = None
 
-    def cancel(self, key: int) -> np.ndarray:
-        """Pull order ``key``; return what it had left per lane."""
-        at = self._orders.pop(key)
+    def cancel(self, key: int, lanes: np.ndarray | None = None) -> np.ndarray:
+        """Pull order ``key`` (only the ``lanes`` mask of it, when given); return what they had left.
+
+        The result has one entry per lane of the order, zero for lanes not pulled. An order
+        with no live lane left stops being tracked.
+        """
+        at = self._orders[key]
         left = self._slots["qty"][at] - self._slots["filled"][at]
-        self._alive[at] = False
+        alive = self._alive[at]
+        pull = alive.copy() if lanes is None else alive & np.asarray(lanes, dtype=bool)
+        left = np.where(pull, left, 0)
+        alive[pull] = False
+        self._alive[at] = alive
+        if lanes is None or not alive.any():
+            del self._orders[key]
         self._live = None
         self._compact()
         return left
@@ -292,23 +262,32 @@ class QueueTracker:
     def on_trade(self, ts_event: int, price: int, size: int) -> list[QueueFill]:
         """Apply a displayed trade of ``size`` shares at ``price`` (not side ``N``).
 
-        Orders at ``price`` move forward by the trade and fill with what is left of
-        it; orders above ``price`` were traded through and fill in full.
+        The print consumes the displayed queue ahead of orders at ``price``; it then
+        fills each owner's orders in price-time priority, up to its size in all (see
+        the module docstring). Orders above ``price`` were traded through.
         """
         live = self._live_slots()
         if live.size == 0 or size <= 0:
             return []
         s = self._slots
         px = s["price"][live]
+        hit = px >= price
         fill = np.zeros(live.size, dtype=np.int64)
-        below = px > price
-        fill[below] = s["qty"][live[below]] - s["filled"][live[below]]
+        if hit.any():
+            slots = live[hit]
+            fill[hit] = _share_out(
+                size,
+                rank=np.where(px[hit] > price, -px[hit], np.iinfo(np.int64).max),
+                queue=np.where(px[hit] > price, 0, s["ahead"][slots]),
+                rem=s["qty"][slots] - s["filled"][slots],
+                owner=s["owner"][slots],
+                lane=s["lane"][slots],
+                seq=s["seq"][slots],
+            )
         at = live[px == price]
         if at.size:
-            ahead = s["ahead"][at]
-            used = np.minimum(ahead, size)
-            s["ahead"][at] = ahead - used
-            fill[px == price] = np.minimum(size - used, s["qty"][at] - s["filled"][at])
+            # The displayed queue ahead did trade: that is the market's own print.
+            s["ahead"][at] -= np.minimum(s["ahead"][at], size)
             s["credit"][at] += size
             s["credit_ts"][at] = ts_event
         return self._fill(ts_event, live, fill)
@@ -319,15 +298,18 @@ class QueueTracker:
         """Apply the venue's displayed book after an update (levels best first, empty = price 0, size 0)."""
         bid_px = np.asarray(bid_px, dtype=np.int64)
         bid_sz = np.asarray(bid_sz, dtype=np.int64)
-        best_bid = int(bid_px[0]) if bid_sz.size and bid_sz[0] > 0 else 0
+        # Prices are order prices (negative for a sell), so emptiness is read from sizes.
+        best_bid = int(bid_px[0]) if bid_sz.size and bid_sz[0] > 0 else _NO_BID
         prev_best_bid, self._best_bid = self._best_bid, best_bid
         live = self._live_slots()
         if live.size == 0:
             return []
         s = self._slots
         px = s["price"][live]
-        best_ask = int(ask_px[0]) if len(ask_sz) and ask_sz[0] > 0 else 0
-        crossed = (px >= best_ask) if best_ask > 0 else np.zeros(live.size, dtype=bool)
+        if len(ask_sz) and ask_sz[0] > 0:
+            crossed = px >= int(ask_px[0])
+        else:
+            crossed = np.zeros(live.size, dtype=bool)
 
         hit = (bid_px[None, :] == px[:, None]) & (bid_sz[None, :] > 0)
         shown = (hit * bid_sz[None, :]).sum(axis=1)
@@ -353,11 +335,46 @@ class QueueTracker:
         credit = credit - traded
         s["credit"][live] = np.where(ts_event > s["credit_ts"][live], 0, credit)
 
-        done = crossed
+        for taken in self.taken.values():
+            taken.on_book(np.asarray(ask_px, dtype=np.int64), np.asarray(ask_sz, dtype=np.int64))
+        fill = np.zeros(live.size, dtype=np.int64)
+        if crossed.any():
+            fill[crossed] = self._cross(live[crossed], np.asarray(ask_px), np.asarray(ask_sz))
         if self.vanish_fills:
-            done = done | (visible & (shown == 0) & (best_bid < px) & (prev_best_bid >= px))
-        fill = np.where(done, s["qty"][live] - s["filled"][live], 0)
+            vanished = ~crossed & visible & (shown == 0) & (best_bid < px) & (prev_best_bid >= px)
+            fill = np.where(vanished, s["qty"][live] - s["filled"][live], fill)
         return self._fill(ts_event, live, fill)
+
+    def _cross(self, slots: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray) -> np.ndarray:
+        """Fill crossed slots from the asks shown at or below their price, per owner (see module)."""
+        s = self._slots
+        out = np.zeros(slots.size, dtype=np.int64)
+        shown = [(int(p), int(z)) for p, z in zip(ask_px.tolist(), ask_sz.tolist(), strict=True) if z > 0]
+        for owner in np.unique(s["owner"][slots]).tolist():
+            mine = np.flatnonzero(s["owner"][slots] == owner)
+            # Highest price first, then earlier orders: who a seller coming down reaches first.
+            mine = mine[np.lexsort((s["seq"][slots[mine]], -s["price"][slots[mine]]))]
+            taken = self.taken.get(owner)
+            if taken is None:
+                taken = self.taken[owner] = TakenLiquidity(self._lanes_of[owner])
+            lanes = taken.lanes
+            for px, size in shown:
+                held = taken.at(px)
+                left = np.full(lanes, size, dtype=np.int64) - (0 if held is None else held)
+                got = np.zeros(lanes, dtype=np.int64)
+                for j in mine.tolist():
+                    slot = slots[j]
+                    if s["price"][slot] < px:
+                        continue
+                    lane = int(s["lane"][slot])
+                    q = min(max(int(left[lane]), 0), int(s["qty"][slot] - s["filled"][slot]) - int(out[j]))
+                    if q > 0:
+                        out[j] += q
+                        left[lane] -= q
+                        got[lane] += q
+                if got.any():
+                    taken.add(px, got)
+        return out
 
     # -- internals -----------------------------------------------------------------
 
@@ -428,6 +445,41 @@ class QueueTracker:
             start += lanes
         self._n = index.size
         self._live = None
+
+
+def _share_out(
+    size: int,
+    *,
+    rank: np.ndarray,
+    queue: np.ndarray,
+    rem: np.ndarray,
+    owner: np.ndarray,
+    lane: np.ndarray,
+    seq: np.ndarray,
+) -> np.ndarray:
+    """Share one print of ``size`` shares among slots, per (owner, lane), in priority order.
+
+    Slots are ranked by ``rank`` (lower first) then ``seq``. A slot is reached once the
+    print has passed what stands before it: the displayed ``queue`` ahead of it (the
+    running maximum within its group, since a later order cannot have less of the
+    market ahead of it) plus the remaining size of the group's earlier slots. It fills
+    ``min(rem, what is left of the print)``. Returns the fill per slot, in input order.
+    """
+    order = np.lexsort((seq, rank, lane, owner))
+    o, ln = owner[order], lane[order]
+    start = np.r_[True, (o[1:] != o[:-1]) | (ln[1:] != ln[:-1])]
+    group = np.cumsum(start) - 1
+    r = rem[order]
+    before = np.cumsum(r) - r
+    before -= np.maximum.accumulate(np.where(start, before, 0))
+    # Running maximum of the queue within each group: offset groups so they never mix.
+    q = queue[order]
+    span = int(q.max()) + 1 if q.size else 1
+    q_max = np.maximum.accumulate(q + group * span) - group * span
+    got = np.clip(size - before - q_max, 0, r)
+    out = np.empty_like(got)
+    out[order] = got
+    return out
 
 
 def apply_row(tracker: QueueTracker, md: MarketData, row: int) -> list[QueueFill]:
