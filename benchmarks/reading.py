@@ -6,8 +6,10 @@
   this run; median of the repeats (``cold``: one read per fresh process).
 - ``peak_rss_mb``: peak resident memory of a fresh process streaming the 16x file
   through ``feeds.sources.open_source`` chunk by chunk (``read_16x``), the same after
-  asking the feed's ``info`` first (``info_then_read_16x``: a light pass over the file
-  finds the venues), and of the interpreter with the imports alone.
+  asking the feed's ``info`` first (``info_then_read_16x``: one pass through the rules
+  without keeping rows), the default scenario run on that file through the feed
+  (``run_default_16x_streaming``) and with the file loaded whole
+  (``run_default_16x_in_memory``), and the interpreter with the imports alone.
 - ``study_read``: reading every symbol of every day file of the shared DBEQ download,
   once with ``load_instruments`` (one pass per file) and once with one
   ``load_source(symbol=...)`` call per market (decoded once per file, then served from
@@ -66,6 +68,16 @@ def _alternating(path: Path, reps: int) -> dict[str, Any]:
         "sor_rows_per_s": md.rows_read / sor_s,
     }
 
+
+_RUN = """
+import sys, attrs
+from feeds.sources import open_source
+from sim.runner import run_scenario
+from sim.scenario import Scenario
+scenario = Scenario.from_toml(sys.argv[1])
+scenario = attrs.evolve(scenario, data=attrs.evolve(scenario.data, source=sys.argv[2], start=None, end=None))
+run_scenario(scenario, feed=open_source(sys.argv[2])) if sys.argv[3] == "stream" else run_scenario(scenario)
+"""
 
 _COLD = """
 import sys, time
@@ -146,11 +158,18 @@ def measure(ctx) -> dict[str, Any]:
     out["peak_rss_mb"] = {
         "read_16x": peak_rss_mb([python, "-c", _STREAM, big, "chunks"], cwd=str(REPO)),
         "info_then_read_16x": peak_rss_mb([python, "-c", _STREAM, big, "info"], cwd=str(REPO)),
+        "run_default_16x_streaming": peak_rss_mb(
+            [python, "-c", _RUN, str(ctx.default.path), big, "stream"], cwd=str(REPO)
+        ),
+        "run_default_16x_in_memory": peak_rss_mb(
+            [python, "-c", _RUN, str(ctx.default.path), big, "memory"], cwd=str(REPO)
+        ),
         "interpreter_and_imports": peak_rss_mb(
             [python, "-c", "import feeds.sources, feeds.databento_csv, feeds._arrow"], cwd=str(REPO)
         ),
     }
-    out["met_memory"] = max(out["peak_rss_mb"]["read_16x"], out["peak_rss_mb"]["info_then_read_16x"]) <= (
+    rss = out["peak_rss_mb"]
+    out["met_memory"] = max(rss["read_16x"], rss["info_then_read_16x"], rss["run_default_16x_streaming"]) <= (
         TARGET_RSS_MB
     )
     from feeds.sources import open_source
@@ -194,7 +213,10 @@ def markdown(result: dict[str, Any]) -> list[str]:
         f"Peak memory streaming the 16x file chunk by chunk: {rss['read_16x']:.0f} MB "
         f"({rss['info_then_read_16x']:.0f} MB asking the feed's venues first, a pass of "
         f"{result['feed_info_16x_s']:.2f} s; the interpreter and imports alone "
-        f"{rss['interpreter_and_imports']:.0f} MB; target <= {result['target_peak_rss_mb']:.0f} MB).",
+        f"{rss['interpreter_and_imports']:.0f} MB; target <= {result['target_peak_rss_mb']:.0f} MB). "
+        f"The default scenario run on the whole 16x file through `open_source`: "
+        f"{rss['run_default_16x_streaming']:.0f} MB ({rss['run_default_16x_in_memory']:.0f} MB with the "
+        "data loaded whole, as `sor run` does today).",
         "",
     ]
     study = result["study_read"]

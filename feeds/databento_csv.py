@@ -172,6 +172,10 @@ class CsvReader:
         """Return the symbol to report when the kept rows name none."""
         return ""
 
+    def fits_in_memory(self) -> bool:
+        """Return whether the file is at most ``HOLD_BYTES`` (read whole when a feed must know it first)."""
+        return self.size <= HOLD_BYTES
+
     def expected_rows(self, first_block_rows: int) -> int:
         """Estimate the file's rows from its size and its first block (to size the output once)."""
         per_row = max(self._first_text / max(first_block_rows, 1), 1.0)

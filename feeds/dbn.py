@@ -308,6 +308,10 @@ class DbnReader:
         requested = self.head.requested
         return requested[0] if len(requested) == 1 else ",".join(requested)
 
+    def fits_in_memory(self) -> bool:
+        """Return whether the file's records fit the per-process cache (decoded, or at most 1/8 of it)."""
+        return self._held is not None or os.path.getsize(self.path) * 8 <= CACHE_BYTES
+
     def meta(self) -> dict[str, object]:
         """Return what the file says about itself for the result's ``data`` block."""
         return {"schema": self.head.schema} if self.head.schema else {}

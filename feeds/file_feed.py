@@ -5,12 +5,14 @@
 instruments are left out first and counted as ``other_instrument``, so ``rows_read``
 still counts every record of the file.
 
-The instrument is chosen as ``feeds.symbology.select`` says. A file small enough to
-be held (every DBN day file of a batch download) is parsed once; a large one is
-streamed, and ``info`` then costs one light pass over it first (the instrument and
-venue columns only), because a replay must know the venues before the first row.
-Without ``info``, ``chunks()`` needs no such pass: a symbol or id the file does not
-hold is reported when the file has been read, a second instrument when it appears.
+The instrument is chosen as ``feeds.symbology.select`` says. A replay must know the
+venues and the first and last instant before the first row (``info``): a file that
+fits in memory (``fits_in_memory``: every DBN day file of a batch download, a CSV up
+to 64 MiB) is then read whole once and served from memory, exactly as ``load_source``
+would give it; a larger one is read through the rules once without keeping a row,
+then streamed again, so memory stays bounded by a few blocks and chunks. Without
+``info``, ``chunks()`` streams at once: a symbol or id the file does not hold is
+reported when the file has been read, a second instrument when it appears.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 
 from feeds import symbology
 from feeds.errors import FeedError
-from feeds.feed import DEFAULT_CHUNK_ROWS, FeedInfo, FeedStats
+from feeds.feed import DEFAULT_CHUNK_ROWS, FeedInfo, FeedStats, MemoryFeed
 from feeds.market import MarketData
 from feeds.pipeline import REORDER_NS, RawBlock, SnapshotStream
 from feeds.snapshot_rule import joined
@@ -49,6 +51,10 @@ class BlockReader(Protocol):
     def default_symbol(self, instrument_ids: tuple[int, ...] | None) -> str: ...
 
     def meta(self) -> dict[str, object]: ...
+
+    def fits_in_memory(self) -> bool:
+        """Return whether the file is small enough to read whole when a feed must know it first."""
+        ...
 
 
 class FileFeed:
@@ -78,6 +84,9 @@ class FileFeed:
         self._stats: FeedStats | None = None
         self._stream: SnapshotStream | None = None
         self._kept: set[int] = set()
+        self._memory: MemoryFeed | None = None
+        #: Every venue of the file's rows once it has been read (bounds the reorder buffer).
+        self._venues_seen: tuple[int, ...] | None = None
         self._check_selector()
 
     def _check_selector(self) -> None:
@@ -97,16 +106,30 @@ class FileFeed:
 
     @property
     def info(self) -> FeedInfo:
-        """What a replay needs first; on a file not yet read, one light pass finds it.
+        """What a replay needs first: the venues, the shape, the first and last ``ts_event``.
 
-        ``first_ts``/``last_ts`` are known only once the file has been read (``None`` before).
+        A file that fits in memory is read whole at this point and then served from
+        memory (exactly as ``load_source`` + ``MemoryFeed``); a larger one is read once
+        through the rules without keeping the rows, and streamed again by ``chunks()``.
         """
         if self._info is None:
-            self._info = self._scan_info()
+            if self.reader.fits_in_memory():
+                self._memory = MemoryFeed(self.read_all(), chunk_rows=self.chunk_rows)
+                self._info = self._memory.info
+            else:
+                for _ in self._stream_chunks(whole=False):
+                    pass
         return self._info
 
     def chunks(self) -> Iterator[MarketData]:
         """Yield the chosen instrument's snapshots in ``ts_event`` order, whole instants per chunk."""
+        if self._memory is not None:
+            yield from self._memory.chunks()
+            self._stats = self._memory.stats()
+            return
+        yield from self._stream_chunks(whole=False)
+
+    def _stream_chunks(self, *, whole: bool) -> Iterator[MarketData]:
         stream = SnapshotStream(
             self.source,
             self.reader.levels,
@@ -114,14 +137,14 @@ class FileFeed:
             end=self.end,
             reorder_ns=self.reorder_ns,
             chunk_rows=self.chunk_rows,
-            venues=None if self._info is None else self._info.venues,
-            whole=self.chunk_rows >= _ALL_ROWS,
+            venues=self._venues_seen,
+            whole=whole,
         )
         self._stream = stream
         for block, others in self.instrument_blocks():
             stream.levels = self.reader.levels
             stream.drop("other_instrument", others)
-            if not stream.rows_read and len(block) and hasattr(self.reader, "expected_rows"):
+            if whole and not stream.rows_read and len(block) and hasattr(self.reader, "expected_rows"):
                 stream.expect(self.reader.expected_rows(len(block) + others))
             if not stream.symbol and len(block):
                 stream.symbol = self._symbol(self._kept)
@@ -131,19 +154,19 @@ class FileFeed:
         stream.symbol = stream.symbol or self._symbol(kept_keys)
         stream.meta = self._meta(kept_keys)
         yield from stream.finish()
+        meta = stream.final_meta()
         self._stats = FeedStats(
-            rows_read=stream.rows_read,
-            snapshots=stream.snapshots,
-            dropped=dict(stream.dropped),
-            meta=stream.final_meta(),
+            rows_read=stream.rows_read, snapshots=stream.snapshots, dropped=dict(stream.dropped), meta=meta
         )
+        self._venues_seen = tuple(sorted(stream.venues_seen))
         if self._info is None:
+            # What the chunks held: as MemoryFeed says of the same rows.
             self._info = FeedInfo(
                 source=self.source,
-                venues=tuple(sorted(stream.venues_seen)),
+                venues=tuple(sorted(stream.venues_kept)),
                 levels=self.reader.levels,
                 symbol=stream.symbol,
-                meta=dict(stream.meta),
+                meta=meta,
                 first_ts=stream.first_ts,
                 last_ts=stream.last_ts,
             )
@@ -190,9 +213,10 @@ class FileFeed:
 
     def read_all(self) -> MarketData:
         """Read the whole feed into one ``MarketData`` with its counts (memory grows with the data)."""
-        # One chunk: the rows are joined once, when the file is done.
-        self.chunk_rows = _ALL_ROWS
-        parts = list(self.chunks())
+        if self._memory is not None:
+            return self._memory.md
+        # Written into one growing set of columns: the rows are touched once.
+        parts = list(self._stream_chunks(whole=True))
         return joined(parts, self._stream)
 
     # ------------------------------------------------------------ choosing the instrument
@@ -238,35 +262,6 @@ class FileFeed:
             ids = sorted(keys)
             meta["instrument_id"] = ids[0] if len(ids) == 1 else ids
         return meta
-
-    def _scan_info(self) -> FeedInfo:
-        venues_of: dict[int, set[int]] = {}
-        for instrument, venue in self.reader.scan():
-            if instrument is None:
-                instrument = np.zeros(venue.shape[0], dtype=np.int64)
-            if not venue.shape[0]:
-                continue
-            for k, v in _pairs(instrument, venue):
-                venues_of.setdefault(k, set()).add(v)
-        selection = self._selection(set(venues_of))
-        keys = set(selection.keys) if selection.keys else set(venues_of)
-        venues = sorted(set().union(*(venues_of[k] for k in keys if k in venues_of)))
-        return FeedInfo(
-            source=self.source,
-            venues=tuple(venues),
-            levels=self.reader.levels,
-            symbol=self._symbol(keys),
-            meta=self._meta(keys),
-        )
-
-
-def _pairs(instrument: np.ndarray, venue: np.ndarray) -> list[tuple[int, int]]:
-    # The distinct (instrument, venue) pairs, through one integer key when the values allow.
-    lo, hi = int(venue.min()), int(venue.max())
-    if 0 <= int(instrument.min()) and int(instrument.max()) < 2**32 and hi - lo < 2**30:
-        key = np.unique(instrument * (hi - lo + 1) + (venue - lo))
-        return list(zip((key // (hi - lo + 1)).tolist(), (key % (hi - lo + 1) + lo).tolist(), strict=True))
-    return [tuple(p) for p in np.unique(np.stack([instrument, venue]), axis=1).T.tolist()]
 
 
 def read_each_instrument(

@@ -160,6 +160,8 @@ class SnapshotStream:
         self.dropped: dict[str, int] = {}
         #: Venues of every row pushed, before any rule.
         self.venues_seen: set[int] = set()
+        #: Venues of the chunks yielded so far.
+        self.venues_kept: set[int] = set()
         #: The first and last ``ts_event`` of the chunks yielded so far.
         self.first_ts: int | None = None
         self.last_ts: int | None = None
@@ -459,6 +461,7 @@ class SnapshotStream:
         if self.first_ts is None:
             self.first_ts = int(rows["ts_event"][0])
         self.last_ts = int(rows["ts_event"][-1])
+        self.venues_kept.update(np.unique(rows["venue"]).tolist())
         self.snapshots += int(rows["ts_event"].shape[0])
         self._empty_bid += int((rows["bid_px"][:, 0] == 0).sum()) if self.levels else 0
         self._empty_ask += int((rows["ask_px"][:, 0] == 0).sum()) if self.levels else 0

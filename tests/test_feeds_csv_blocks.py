@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 from feeds import databento_csv
 from feeds.databento_csv import read_csv
 from feeds.errors import FeedError
+from feeds.feed import MemoryFeed
 from feeds.market import _COLUMNS
 from feeds.sources import open_source
+from feeds.timeparse import parse_ns
 from tests.test_feeds_databento_csv import csv_files, mbp1, row
 
 USD = 1_000_000_000
@@ -119,14 +121,23 @@ def test_a_line_longer_than_the_cap_is_refused(monkeypatch, tmp_path):
     assert info.value.row == 2
 
 
-def test_a_large_file_is_scanned_lightly_for_its_venues(monkeypatch, tmp_path):
+def test_a_large_file_is_read_once_for_its_info_then_streamed(monkeypatch, tmp_path):
     rows = [row(ts=f"2024-08-01T13:36:{i:02d}Z", venue=str(2 + i % 3)) for i in range(50)]
+    rows[7] = row(ts="2024-08-01T13:36:07Z", venue="3", bid="10.05")  # crossed: dropped
     path = tmp_path / "big.csv"
     path.write_text(mbp1(rows))
+    whole = read_csv(path, parse_ns("2024-08-01T13:36:05Z"), parse_ns("2024-08-01T13:36:40Z"))
     monkeypatch.setattr(databento_csv, "HOLD_BYTES", 0)
     monkeypatch.setattr(databento_csv, "BLOCK_BYTES", 400)
-    feed = open_source(str(path), chunk_rows=7)
-    assert feed.info.venues == (2, 3, 4) and feed.info.symbol == "XYZ"
-    assert feed.info.meta == {"instrument_id": 7}
+    feed = open_source(str(path), "13:36:05", "13:36:40", chunk_rows=7)
+    # The same info as the rows held in memory would give, before any chunk.
+    assert feed.info == MemoryFeed(whole).info
+    assert (feed.info.first_ts, feed.info.last_ts) == (
+        parse_ns("2024-08-01T13:36:05Z"),
+        parse_ns("2024-08-01T13:36:40Z"),
+    )
     chunks = list(feed.chunks())
-    assert sum(len(c) for c in chunks) == 50 and len(chunks) > 3
+    assert len(chunks) > 3 and all(len(c) >= 7 for c in chunks[:-1])
+    back = np.concatenate([c.ts_event for c in chunks])
+    assert np.array_equal(back, whole.ts_event)
+    assert feed.stats() == MemoryFeed(whole).stats()

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from feeds.errors import FeedError
+from feeds.feed import MemoryFeed
 from feeds.market import _COLUMNS
 from feeds.sources import load_instruments, load_source, open_source
 from feeds.timeparse import parse_ns
@@ -175,9 +176,9 @@ def test_feed_info_before_the_first_chunk_matches_what_the_chunks_hold():
     chunks = list(feed.chunks())
     assert len(chunks) > 1 and all(len(c) >= 500 for c in chunks[:-1])
     assert info.venues == (39, 40, 41) and info.symbol == "HL" and info.meta["instrument_id"] == 7733
-    assert (
-        feed.stats().snapshots == sum(len(c) for c in chunks) == len(load_source(str(DAY_FILE), symbol="HL"))
-    )
+    whole = load_source(str(DAY_FILE), symbol="HL")
+    assert info == MemoryFeed(whole).info and info.first_ts == int(whole.ts_event[0])
+    assert feed.stats().snapshots == sum(len(c) for c in chunks) == len(whole)
 
 
 # ---------------------------------------------------------------- hand-made files
