@@ -264,6 +264,43 @@ def to_units(numbers: Scan, scale: int) -> tuple[np.ndarray, np.ndarray]:
     return np.where(numbers.negative, -scaled, scaled), status
 
 
+#: A cell with more decimals than the scale is float noise, and rounded, when it lies within
+#: ``|value| / 2**NOISE_BITS`` of the grid: a few dozen units in the last place of a double
+#: (``222.82000000000002`` is 222.82 plus 2e-14, as float arithmetic and pandas write it).
+NOISE_BITS = 48
+
+
+def to_units_rounding(numbers: Scan, scale: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scale like ``to_units``, rounding cells that are float noise away from the ``10**-scale`` grid.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(values, status, rounded)``: as ``to_units``, with the cells within
+        ``|value| / 2**NOISE_BITS`` of the grid rounded to its nearest point (status
+        ``OK``) and marked in ``rounded``; cells further off stay ``TOO_PRECISE``.
+    """
+    values, status = to_units(numbers, scale)
+    rounded = np.zeros(status.shape[0], dtype=bool)
+    hits = np.flatnonzero(status == TOO_PRECISE)
+    if hits.size == 0:
+        return values, status, rounded
+    magnitude = numbers.magnitude[hits]
+    extra = numbers.decimals[hits] - scale
+    # Past 18 extra digits a 19-digit magnitude is below one grid unit: only zero is on it.
+    step = _POW10[np.clip(extra, 1, 18)]
+    quotient, remainder = np.divmod(magnitude, step)
+    distance = np.minimum(remainder, step - remainder)
+    near = np.where(extra > 18, magnitude == 0, distance <= (magnitude >> NOISE_BITS))
+    units = np.where(extra > 18, 0, quotient + (2 * remainder >= step))
+    signed = np.where(numbers.negative[hits], -units, units)
+    take = hits[near]
+    values[take] = signed[near]
+    status[take] = OK
+    rounded[take] = True
+    return values, status, rounded
+
+
 def parse_fixed(
     buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, scale: int
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,9 @@ The order is fixed and the same for CSV and DBN:
    ``FeedError`` naming the row (the snapshot rule keeps the *first* message,
    which is only defined for a venue's messages in time order). Across venues
    the file may interleave out of ``ts_event`` order (Databento sorts by
-   ``ts_recv``); the kept rows are then stably sorted by ``ts_event``.
+   ``ts_recv``); the kept rows are then stably sorted by ``ts_event``. Files are
+   read as a stream (``feeds.pipeline``), which allows venues to interleave by
+   at most its reorder window (2 s) and names the row beyond it.
 2. Rows with a book that cannot be real are dropped and counted, each under the
    first reason that applies: ``nonpositive_price`` (a present level priced
    ``<= 0``), ``size_without_price`` (an empty level with a non-zero size),
@@ -26,6 +28,7 @@ import numpy as np
 
 from feeds.errors import FeedError
 from feeds.market import MarketData
+from feeds.pipeline import BOOK_COLUMNS, ROW_COLUMNS, RawBlock, SnapshotStream, empty_rows
 from feeds.timeparse import format_ns
 
 
@@ -102,7 +105,11 @@ def assemble(
     start_ns: int | None = None,
     end_ns: int | None = None,
 ) -> MarketData:
-    """Apply the checks, the snapshot rule and the window to parsed columns.
+    """Apply the checks, the snapshot rule and the window to parsed columns held whole.
+
+    The same rules as ``feeds.pipeline.SnapshotStream`` in one block, with no reorder
+    window: venues interleaved out of ``ts_event`` order are sorted stably however
+    far apart they are (the whole data is in memory anyway).
 
     Parameters
     ----------
@@ -115,52 +122,53 @@ def assemble(
     Returns
     -------
     MarketData
-        The kept rows in file (hence ``ts_event``) order, with ``rows_read``
-        and the ``dropped`` counts filled.
+        The kept rows in ``ts_event`` order, with ``rows_read`` and the ``dropped``
+        counts filled.
     """
-    rows_read = int(ts_event.shape[0])
-    check_time_order(ts_event, source, venue)
-    bid_px = np.where(bid_present, bid_px, 0)
-    ask_px = np.where(ask_present, ask_px, 0)
-    reasons = {
-        "nonpositive_price": ((bid_present & (bid_px <= 0)) | (ask_present & (ask_px <= 0))).any(axis=1),
-        "size_without_price": ((~bid_present & (bid_sz != 0)) | (~ask_present & (ask_sz != 0))).any(axis=1),
-        "nonpositive_size": ((bid_present & (bid_sz <= 0)) | (ask_present & (ask_sz <= 0))).any(axis=1),
-        "crossed_book": bid_present[:, 0] & ask_present[:, 0] & (bid_px[:, 0] >= ask_px[:, 0]),
-    }
-    dropped: dict[str, int] = {}
-    alive = np.ones(rows_read, dtype=bool)
-    for reason, bad in reasons.items():
-        hit = alive & bad
-        if hit.any():
-            dropped[reason] = int(hit.sum())
-            alive &= ~hit
-    kept = np.flatnonzero(alive)
-    first = first_per_instant(ts_event[kept], venue[kept])
-    duplicates = int(kept.shape[0] - first.sum())
-    if duplicates:
-        dropped["duplicate_ts_venue"] = duplicates
-    rows = kept[first]
-    ts_rows = ts_event[rows]
-    if not bool(np.all(ts_rows[1:] >= ts_rows[:-1])):
-        rows = rows[np.argsort(ts_rows, kind="stable")]
-    data = MarketData(
-        ts_event=ts_event[rows],
-        ts_recv=ts_recv[rows],
-        venue=venue[rows],
-        action=action[rows],
-        side=side[rows],
-        price=price[rows],
-        size=size[rows],
-        bid_px=bid_px[rows],
-        bid_sz=bid_sz[rows],
-        ask_px=ask_px[rows],
-        ask_sz=ask_sz[rows],
-        source=source,
-        symbol=symbol,
-        rows_read=rows_read,
-        dropped=dropped,
+    columns = dict(
+        ts_event=ts_event,
+        ts_recv=ts_recv,
+        venue=venue,
+        action=action,
+        side=side,
+        price=price,
+        size=size,
+        bid_px=bid_px,
+        bid_sz=bid_sz,
+        ask_px=ask_px,
+        ask_sz=ask_sz,
+        bid_present=bid_present,
+        ask_present=ask_present,
     )
-    if start_ns is None and end_ns is None:
-        return data
-    return data.window(start_ns, end_ns)
+    columns = {k: np.asarray(v) for k, v in columns.items()}
+    stream = SnapshotStream(
+        source,
+        int(columns["bid_px"].shape[1]),
+        symbol=symbol,
+        start=start_ns,
+        end=end_ns,
+        reorder_ns=None,
+        chunk_rows=max(1, int(columns["ts_event"].shape[0])),
+    )
+    n = int(columns["ts_event"].shape[0])
+    parts = list(stream.push(RawBlock(columns, np.arange(1, n + 1, dtype=np.int64))))
+    parts += list(stream.finish())
+    return joined(parts, stream)
+
+
+def joined(parts: list[MarketData], stream: SnapshotStream) -> MarketData:
+    """Return the chunks of a finished ``SnapshotStream`` as one ``MarketData`` with its counts."""
+    if len(parts) == 1:
+        cols = {k: getattr(parts[0], k) for k in ROW_COLUMNS + BOOK_COLUMNS}
+    elif parts:
+        cols = {k: np.concatenate([getattr(p, k) for p in parts]) for k in ROW_COLUMNS + BOOK_COLUMNS}
+    else:
+        cols = empty_rows(stream.levels)
+    return MarketData(
+        **cols,
+        source=stream.source,
+        symbol=stream.symbol,
+        rows_read=stream.rows_read,
+        dropped=dict(stream.dropped),
+        meta=stream.final_meta(),
+    )

@@ -21,7 +21,8 @@ def load_data(scenario: Scenario) -> MarketData:
     """Load the scenario's source, cut to its window."""
     from feeds.sources import load_source
 
-    return load_source(scenario.data.source, start=scenario.data.start, end=scenario.data.end)
+    data = scenario.data
+    return load_source(data.source, start=data.start, end=data.end, **data.source_options())
 
 
 def run_scenario(

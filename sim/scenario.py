@@ -72,11 +72,17 @@ def dollars_to_units(where: str, value: Any) -> int:
 
 @attrs.frozen
 class DataSpec:
-    """Where the snapshots come from and which part of them to replay."""
+    """Where the snapshots come from, which instrument and which part of them to replay."""
 
     source: str
     start: str | None = None
     end: str | None = None
+    symbol: str | None = None
+    instrument_id: int | None = None
+
+    def source_options(self) -> dict[str, Any]:
+        """Return the keyword arguments ``feeds.sources.load_source``/``open_source`` take from it."""
+        return {"symbol": self.symbol, "instrument_id": self.instrument_id}
 
 
 @attrs.frozen
@@ -148,7 +154,9 @@ class Scenario:
 
     path: str
     data: DataSpec
-    quantity: int
+    #: The fixed order size in shares, or ``None`` when it is ``volume_fraction`` of the
+    #: previous session's volume (``sim.order_size.resolve_quantity`` turns that into shares).
+    quantity: int | None
     venues: dict[str, VenueSpec]
     strategies: tuple[StrategySpec, ...]
     sweep: SweepSpec | None = None
@@ -159,6 +167,8 @@ class Scenario:
     queue: Any = None
     side: str = "buy"
     raw: dict[str, Any] = attrs.field(factory=dict)
+    #: The order size as a share of the symbol's traded volume in the previous session.
+    volume_fraction: float | None = None
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Scenario:
@@ -178,12 +188,13 @@ class Scenario:
             else None
         )
         baselines, optimized = _parse_report(w, raw.get("report", {}), names)
-        side, quantity = _parse_order(w, raw["order"])
+        side, quantity, volume_fraction = _parse_order(w, raw["order"])
         return cls(
             path=path,
             data=_parse_data(w, raw["data"]),
             side=side,
             quantity=quantity,
+            volume_fraction=volume_fraction,
             venues=_parse_venues(w, raw.get("venues", {})),
             strategies=strategies,
             sweep=sweep,
@@ -254,9 +265,16 @@ TABLES = ("data", "order", "venues", "strategies", "sweep", "run", "report", "wa
 
 def _parse_data(w: str, raw: Any) -> DataSpec:
     data = _table(f"{w}: [data]", raw)
-    _check_keys(f"{w}: [data]", data, {"source", "start", "end"}, {"source"})
-    for key in data:
-        params.string(f"{w}: [data] {key}", data[key])
+    _check_keys(f"{w}: [data]", data, {"source", "start", "end", "symbol", "instrument_id"}, {"source"})
+    for key in ("source", "start", "end", "symbol"):
+        if key in data:
+            params.string(f"{w}: [data] {key}", data[key])
+    if "symbol" in data and not data["symbol"].strip():
+        raise ScenarioError(f"{w}: [data] symbol: must not be empty")
+    if "instrument_id" in data:
+        params.integer(f"{w}: [data] instrument_id", data["instrument_id"], lo=0, hi=2**32 - 1)
+        if "symbol" in data:
+            raise ScenarioError(f"{w}: [data]: give symbol or instrument_id, not both")
     _check_window(f"{w}: [data]", data.get("start"), data.get("end"))
     return DataSpec(**data)
 
@@ -279,12 +297,22 @@ def _check_window(where: str, start: str | None, end: str | None) -> None:
         raise ScenarioError(f"{where} start: {start!r} is after end {end!r}")
 
 
-def _parse_order(w: str, raw: Any) -> tuple[str, int]:
+def _parse_order(w: str, raw: Any) -> tuple[str, int | None, float | None]:
+    """Return ``(side, quantity, volume_fraction)``: exactly one of the last two is given."""
     order = _table(f"{w}: [order]", raw)
-    _check_keys(f"{w}: [order]", order, {"side", "quantity"}, {"quantity"})
+    _check_keys(f"{w}: [order]", order, {"side", "quantity", "volume_fraction"})
     side = params.string(f"{w}: [order] side", order.get("side", "buy"), choices=("buy", "sell"))
+    if ("quantity" in order) == ("volume_fraction" in order):
+        raise ScenarioError(f"{w}: [order]: give exactly one of quantity (shares) or volume_fraction")
+    if "volume_fraction" in order:
+        where = f"{w}: [order] volume_fraction (a share of the previous session's volume)"
+        return side, None, params.number(where, order["volume_fraction"], lo=0, hi=1, lo_open=True)
     quantity = order["quantity"]
-    return side, params.integer(f"{w}: [order] quantity", quantity, lo=1, hi=MAX_QUANTITY, unit="shares")
+    return (
+        side,
+        params.integer(f"{w}: [order] quantity", quantity, lo=1, hi=MAX_QUANTITY, unit="shares"),
+        None,
+    )
 
 
 #: Shorthand keys of a venue table, and the model family each one stands for.

@@ -25,6 +25,7 @@ EXPECTED = {
     "queue_router": (),
     "kafka": (),
     "kafka_read": (),
+    "reading": ("peak_rss_mb", "feed_info_16x_s", "study_read", "target_sor_over_pyarrow", "met"),
 }
 # Measured only when their subject exists (a scenario, a broker); otherwise a status says why.
 OPTIONAL = {
@@ -38,6 +39,7 @@ OPTIONAL = {
         "paced",
         "fail_fast",
     ),
+    "reading": ("sor_over_pyarrow", "1x", "16x"),
 }
 
 
@@ -98,6 +100,15 @@ def test_results_json_has_every_measurement_with_finite_numbers(quick_run):
         assert set(read["fail_fast"]) == {"nothing_listening", "unknown_topic", "unknown_run", "met"}
         assert {"one_run", "oldest_of_5", "latest_of_5", "target_ratio"} <= set(read["history"])
         assert {"file_run", "file_peak_rss_mb", "grouped", "target_over_file"} <= set(read["paced"])
+    assert set(m["reading"]["peak_rss_mb"]) == {
+        "read_16x",
+        "info_then_read_16x",
+        "run_default_16x_streaming",
+        "run_default_16x_in_memory",
+        "interpreter_and_imports",
+    }
+    if m["reading"]["status"] == "measured":
+        assert set(m["reading"]["sor_over_pyarrow"]) == {"1x", "16x"}
     found = list(numbers(results))
     assert found and all(math.isfinite(x) for x in found)
 
@@ -119,5 +130,6 @@ def test_results_md_names_the_machine_and_every_target(quick_run):
         "queue-aware router",
         "Kafka",
         "Kafka: reading a run back",
+        "Reading data files",
     ):
         assert label in text, label

@@ -680,6 +680,8 @@ def csv_files(draw):
     names = draw(st.permutations(names))
     index_col = draw(st.booleans())
     n = draw(st.integers(1, 12))
+    # One instrument per file: a file of several is refused unless one is chosen (tested apart).
+    symbol = draw(st.sampled_from(["AAPL", "MSFT", ""]))
     ts = 1_722_519_392_000_000_000 + draw(st.integers(0, 10**12))
     lines = []
     for _ in range(n):
@@ -693,7 +695,7 @@ def csv_files(draw):
             "side": draw(st.sampled_from("ABN")),
             "size": str(draw(st.integers(0, 500))),
             "rtype": "10",
-            "symbol": draw(st.sampled_from(["AAPL", "MSFT", ""])),
+            "symbol": symbol,
         }
         cells["price"] = _px(mid * 5, fixed, draw(st.booleans()))
         for k in range(levels):
@@ -704,7 +706,9 @@ def csv_files(draw):
                 cells[f"{s}_sz_{k:02d}"] = str(sz)
                 cells[f"{s}_ct_{k:02d}"] = "1"
         if draw(st.integers(0, 6)) == 0:
-            cells[draw(st.sampled_from(sorted(cells)))] = draw(st.sampled_from(_BAD_CELLS))
+            # Not the symbol: another symbol is another instrument, not a bad cell.
+            target = draw(st.sampled_from(sorted(set(cells) - {"symbol"})))
+            cells[target] = draw(st.sampled_from(_BAD_CELLS))
         lines.append(cells)
     head = ([""] if index_col else []) + list(names)
     text = ",".join(head) + "\n"

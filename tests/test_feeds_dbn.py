@@ -16,6 +16,8 @@ from feeds.market import _COLUMNS
 dbn = pytest.importorskip("databento_dbn")
 
 from feeds.dbn import MissingDependency, read_dbn  # noqa: E402
+from tests.dbn_fixtures import mbp1 as _mbp1  # noqa: E402
+from tests.dbn_fixtures import metadata, write  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MBP1 = DATA / "databento_test_data.mbp-1.v3.dbn.zst"
@@ -71,48 +73,10 @@ def test_dbn_and_its_csv_transcoding_read_the_same(tmp_path, pretty):
         assert np.array_equal(getattr(from_csv, name), getattr(from_dbn, name)), name
 
 
-def _metadata(schema) -> bytes:
-    meta = dbn.Metadata(
-        dataset="XNAS.ITCH",
-        schema=schema,
-        start=0,
-        stype_in=dbn.SType.RAW_SYMBOL,
-        stype_out=dbn.SType.INSTRUMENT_ID,
-        symbols=["AAPL"],
-        partial=[],
-        not_found=[],
-        mappings=[],
-    )
-    return bytes(meta.encode())
-
-
-def _mbp1(ts, venue, bid, ask, bid_sz=100, ask_sz=200, action=None, price=None, size=0, recv=None):
-    record = dbn.MBP1Msg(
-        publisher_id=venue,
-        instrument_id=38,
-        ts_event=ts,
-        price=UNDEF if price is None else price,
-        size=size,
-        action=action or dbn.Action.ADD,
-        side=dbn.Side.BID,
-        depth=0,
-        ts_recv=ts + 1000 if recv is None else recv,
-        flags=0,
-        levels=dbn.BidAskPair(bid_px=bid, ask_px=ask, bid_sz=bid_sz, ask_sz=ask_sz, bid_ct=1, ask_ct=1),
-    )
-    return bytes(record)
-
-
 def _write(path: Path, *records: bytes, compress: bool = False) -> Path:
-    raw = _metadata(dbn.Schema.MBP_1) + b"".join(records)
+    path = write(path, *records, compress=compress)
     if compress:
-        out = io.BytesIO()
-        transcoder = dbn.Transcoder(out, dbn.Encoding.DBN, dbn.Compression.ZSTD)
-        transcoder.write(raw)
-        transcoder.flush()
-        raw = out.getvalue()
-        assert raw[:4] == b"\x28\xb5\x2f\xfd"  # zstd frame magic
-    path.write_bytes(raw)
+        assert path.read_bytes()[:4] == b"\x28\xb5\x2f\xfd"  # zstd frame magic
     return path
 
 
@@ -187,7 +151,7 @@ def test_truncated_file_is_a_feed_error(tmp_path):
 
 def test_file_without_mbp_records_is_a_feed_error(tmp_path):
     path = tmp_path / "empty.dbn"
-    path.write_bytes(_metadata(dbn.Schema.MBP_1))
+    path.write_bytes(metadata())
     with pytest.raises(FeedError, match="no MBP-1 or MBP-10 records"):
         read_dbn(path)
 
