@@ -136,10 +136,21 @@ def window_bounds(scenario: Scenario, md: MarketData) -> tuple[int, int]:
 
 
 def load_data(scenario: Scenario) -> MarketData:
-    """Load the scenario's source, cut to its window."""
-    from feeds.sources import load_source
+    """Load the scenario's source, cut to its window.
 
-    return load_source(scenario.data.source, start=scenario.data.start, end=scenario.data.end)
+    A synthetic source that names no ``seed=`` of its own is generated with the run's
+    seed (``[run] seed`` / ``--seed``), so one seed knob moves the market too; the
+    result's ``data.source`` spells the market seed used.
+    """
+    from feeds.sources import SYNTHETIC_PREFIX, load_source
+
+    source = scenario.data.source
+    if source.startswith(SYNTHETIC_PREFIX):
+        keys = {part.partition("=")[0].strip() for part in source[len(SYNTHETIC_PREFIX) :].split(",")}
+        if "seed" not in keys:
+            body = source[len(SYNTHETIC_PREFIX) :].strip().rstrip(",")
+            source = f"{SYNTHETIC_PREFIX}{body}{',' if body else ''}seed={scenario.seed}"
+    return load_source(source, start=scenario.data.start, end=scenario.data.end)
 
 
 def run_scenario(

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from sim.study.spec import StudySpec, parse_study
 from venues import params
 from venues.params import ConfigError
 
@@ -125,6 +126,7 @@ class Scenario:
     optimized: str | None = None
     walk_forward: WalkForwardSpec | None = None
     queue: QueueSpec = QueueSpec()
+    study: StudySpec | None = None
     raw: dict[str, Any] = attrs.field(factory=dict)
 
     @classmethod
@@ -168,12 +170,24 @@ class Scenario:
             if "walk_forward" in raw
             else None,
             queue=_parse_queue(w, raw.get("queue", {})),
+            study=parse_study(w, raw["study"]) if "study" in raw else None,
             raw=raw,
         )
 
 
 #: The top-level tables a scenario may have.
-TABLES = ("data", "order", "venues", "strategies", "sweep", "run", "report", "walk_forward", "queue")
+TABLES = (
+    "data",
+    "order",
+    "venues",
+    "strategies",
+    "sweep",
+    "run",
+    "report",
+    "walk_forward",
+    "queue",
+    "study",
+)
 
 
 def _parse_data(w: str, raw: Any) -> DataSpec:

@@ -27,6 +27,7 @@ __all__ = [
     "FIGURE_FILES",
     "PAGE_FILE",
     "PLOT_HINT",
+    "STUDY_FIGURE_FILE",
     "Plotted",
     "ReportError",
     "draw_report",
@@ -41,6 +42,8 @@ FIGURE_FILES = {
     "sweep": "sweep.png",
     "walk_forward": "walk_forward.png",
 }
+#: A ``sor study`` result's one figure (its report has no other).
+STUDY_FIGURE_FILE = "study_savings.png"
 PAGE_FILE = "report.html"
 
 _DRAW = {
@@ -98,9 +101,20 @@ def draw_report(
     validate_result(result, source)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if "study" in result and "strategies" not in result:
+        return _draw_study(result, out_dir, source)
     figures = {name: draw(result, out_dir / FIGURE_FILES[name]) for name, draw in _DRAW.items()}
     for name, plotted in figures.items():
         if plotted is None:
             (out_dir / FIGURE_FILES[name]).unlink(missing_ok=True)
     (out_dir / PAGE_FILE).write_text(render_page(result, figures, source), encoding="utf-8")
     return figures
+
+
+def _draw_study(result: Mapping[str, Any], out_dir: Path, source: str) -> dict[str, Plotted | None]:
+    from sim.report.study_figure import plot_study
+    from sim.report.study_page import render_study_page
+
+    plotted = plot_study(result, out_dir / STUDY_FIGURE_FILE)
+    (out_dir / PAGE_FILE).write_text(render_study_page(result, plotted, source), encoding="utf-8")
+    return {"study": plotted}
