@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,8 @@ def study(scenario_path, workers, cluster, out_path, resume_dir, plot_dir, quiet
 
     def started(to_run: int, done: int) -> None:
         if not quiet:
-            where = f"the scheduler at {cluster}" if cluster else f"{workers or 'one per core'} local workers"
+            n = workers or os.cpu_count()
+            where = f"the scheduler at {cluster}" if cluster else f"{n} local worker{'' if n == 1 else 's'}"
             resumed = f"; {done} already done in {resume_dir}" if done else ""
             click.echo(f"study: {to_run} markets to run on {where}{resumed}", err=True)
 

@@ -60,7 +60,7 @@ def run_study(
         that finishes is added to it.
     progress, warn, on_start
         ``progress(done, total)`` after each market; ``warn(line)`` for a skipped
-        market; ``on_start(to_run, already_done)`` once the markets are known.
+        market; ``on_start(to_run, already_done)`` once the workers are ready.
 
     Raises
     ------
@@ -78,8 +78,6 @@ def run_study(
     skipped: dict[int, dict[str, str]] = {}
     outcomes: list[MarketOutcome] = []
     todo = [m for m in markets if m.index not in rows]
-    if on_start is not None:
-        on_start(len(todo), resumed)
 
     def on_outcome(market: Market, outcome: MarketOutcome) -> None:
         outcomes.append(outcome)
@@ -101,8 +99,12 @@ def run_study(
             progress(len(rows) + len(skipped), len(markets))
 
     wall = 0.0
+    if not todo and on_start is not None:
+        on_start(0, resumed)
     if todo:
         with dask_client(workers, cluster) as client:
+            if on_start is not None:
+                on_start(len(todo), resumed)
             wall = run_markets(
                 client, scenario, todo, digest=fingerprint(scenario, markets), on_outcome=on_outcome
             )

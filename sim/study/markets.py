@@ -69,6 +69,8 @@ def expand_markets(scenario: Scenario) -> tuple[Market, ...]:
             if path not in seen:
                 seen.add(path)
                 sessions.append((f"file={path}", path, path))
+    if spec.folds is not None and spec.folds > len(sessions):
+        raise ScenarioError(f"{where} folds: {spec.folds} folds but only {len(sessions)} sessions")
     if spec.symbols and "symbol" not in attrs.fields_dict(DataSpec):
         # The hook for symbol selection: markets already carry a symbol; the data layer selects it.
         raise ScenarioError(f"{where} symbols: this version of sor cannot select a symbol ([data] symbol)")

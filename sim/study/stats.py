@@ -67,7 +67,7 @@ def savings_cell(
         ``n``, ``mean_bps``, ``sd_bps`` (sample, n - 1), ``se_bps``, ``ci95_low_bps`` and
         ``ci95_high_bps`` (the t interval), ``bootstrap_ci95_low_bps`` and
         ``bootstrap_ci95_high_bps`` (percentile interval of the resampled means),
-        ``median_bps``, ``wins`` and ``win_rate`` (share of markets with savings > 0),
+        ``median_bps``, ``wins`` and ``win_rate`` (share of markets with savings > 0), ``ties``,
         ``incomplete``, ``avg_px_basis`` and ``markets_for_80pct_power``.
     """
     units = [to_units(v) for v in values]
@@ -83,6 +83,7 @@ def savings_cell(
         "bootstrap_ci95_high_bps": None,
         "median_bps": None,
         "wins": sum(1 for u in units if u > 0),
+        "ties": sum(1 for u in units if u == 0),
         "win_rate": None,
         "incomplete": incomplete,
         "avg_px_basis": avg_px_basis,
