@@ -168,6 +168,7 @@ def test_a_cluster_address_where_nothing_listens_fails_in_one_line_within_five_s
         (("seeds = [1, 4]", "seeds = [4, 1]"), "[study] seeds: empty range 4..1"),
         (("seeds = [1, 4]", 'files = ["nowhere/*.dbn.zst"]'), "'nowhere/*.dbn.zst' matches no file"),
         (("lambda_over = [0.002, 0.05]", "lambda_ovr = [0.002, 0.05]"), "lambda_ovr"),
+        (("[study]\nseeds = [1, 4]\nbootstrap_samples = 1000", ""), "no [study] table"),
     ],
 )
 def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path, edit, message):

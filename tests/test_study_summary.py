@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from sim.results import compare
 from sim.scenario import Scenario
 from sim.study.markets import expand_markets
 from sim.study.selection import choose_out_of_sample, folds_of
@@ -34,14 +35,17 @@ def row(seed: int, best_ask: str, lanes: list[str], *, shares: list[int] | None 
     shares = shares or [100] * len(lanes)
     complete = [i for i, s in enumerate(shares) if s >= 100]
     chosen = min(complete, key=lambda i: (D(lanes[i]), i))
+    strategies = {"best_ask": money(best_ask), "cont_kukanov": money(lanes[chosen], shares[chosen])}
     return {
         "id": f"seed={seed}",
         "session": session or f"seed={seed}",
         "quantity": 100,
         "side": "buy",
         "baselines": {"best_ask": "best_ask"},
-        "strategies": {"best_ask": money(best_ask), "cont_kukanov": money(lanes[chosen], shares[chosen])},
-        "savings_bps": {},
+        "strategies": strategies,
+        "savings_bps": {
+            "cont_kukanov": {"best_ask": compare(strategies["cont_kukanov"], strategies["best_ask"])[0]}
+        },
         "sweep": {
             "strategy": "cont_kukanov",
             "chosen": chosen,

@@ -59,21 +59,22 @@ def validate_study(result: Mapping[str, Any], source: str = "result") -> None:
                     check.field(cell, key, f"{where}.{key}")
                     check.number(cell[key], f"{where}.{key}", nullable=key != "n")
                 for i, row in enumerate(markets):
-                    if block == "summary":
-                        value = check.mapping(
-                            check.field(row, "savings_bps", f"study.markets[{i}].savings_bps"),
-                            f"study.markets[{i}].savings_bps",
-                        ).get(name, {})
-                    else:
-                        value = check.mapping(
-                            check.field(row, "out_of_sample", f"study.markets[{i}].out_of_sample"),
-                            f"study.markets[{i}].out_of_sample",
-                        ).get("savings_bps", {})
-                    check.number(
-                        value.get(baseline), f"study.markets[{i}] savings vs {baseline}", nullable=True
-                    )
+                    _check_saving(check, row, f"study.markets[{i}]", block, name, baseline)
     if not markets:
         raise ReportError(source, "holds no market", "study.markets")
+
+
+def _check_saving(check: _Checker, row: Any, where: str, block: str, name: str, baseline: str) -> None:
+    row = check.mapping(row, where)
+    if block == "summary":
+        per = check.mapping(check.field(row, "savings_bps", f"{where}.savings_bps"), f"{where}.savings_bps")
+        where = f"{where}.savings_bps.{name}"
+        per = check.mapping(check.field(per, name, where), where)
+    else:
+        entry = check.mapping(check.field(row, block, f"{where}.{block}"), f"{where}.{block}")
+        where = f"{where}.{block}.savings_bps"
+        per = check.mapping(check.field(entry, "savings_bps", where), where)
+    check.number(check.field(per, baseline, f"{where}.{baseline}"), f"{where}.{baseline}", nullable=True)
 
 
 def _rate(value: Any) -> str:

@@ -79,13 +79,19 @@ def dask_client(workers: int | None = None, cluster: str | None = None) -> Itera
             client.close()
         return
     n = workers or os.cpu_count() or 1
-    local = distributed.LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.CRITICAL,
-    )
+    try:
+        local = distributed.LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        )
+    except Exception as exc:  # noqa: BLE001 - whatever stopped the workers, say it in one line
+        raise StudyError(
+            f"cannot start {n} local Dask worker processes ({' '.join(str(exc).split())[:200]}); "
+            "a script that runs a study must start it under `if __name__ == \"__main__\":`"
+        ) from None
     try:
         client = distributed.Client(local)
         try:
@@ -128,6 +134,7 @@ def run_markets(
                 outcome = future.result()
             except Exception as exc:  # noqa: BLE001 - any task failure is this market's failure, named
                 outcome = MarketOutcome(market.index, None, _describe(exc), 0.0, 0.0, 0)
+            future.release()  # the worker may drop its copy of the result now
             on_outcome(market, outcome)
     finally:
         pending = [f for f in futures if not f.done()]

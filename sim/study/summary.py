@@ -139,6 +139,11 @@ def study_result(
                     else None
                 ),
                 "out_of_sample": oos_text,
+                **(
+                    {"walk_forward": "[walk_forward] is not run per market; out_of_sample replaces it"}
+                    if scenario.walk_forward is not None
+                    else {}
+                ),
             },
             "summary": summary,
             "out_of_sample": out_of_sample,

@@ -8,6 +8,7 @@ took and the worker's peak memory (for the benchmark; never in the result JSON).
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import sys
@@ -46,6 +47,10 @@ def run_market(scenario: Scenario, market: Market) -> MarketOutcome:
         row = market_row(market, run_one(scenario, market))
     except MARKET_ERRORS as exc:
         error = " ".join(str(exc).split()) or type(exc).__name__
+    # The engine's objects hold reference cycles (SimPy processes and their owners): free them
+    # now, not when the cyclic collector next runs, so a worker's memory does not creep from
+    # market to market.
+    gc.collect()
     return MarketOutcome(
         index=market.index,
         row=row,
