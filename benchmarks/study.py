@@ -129,7 +129,8 @@ def markdown(result: dict[str, Any]) -> list[str]:
             f"{100 * r['overhead_share']:.1f}%",
             f"<= {100 * r['target_overhead_share']:g}%",
             _yes(r["overhead_met"]),
-            f"{r['scheduling_serialising_s']:.2f} s + {r['statistics_s']:.2f} s over {r['markets_own_s']:.1f} s; "
+            f"{r['scheduling_serialising_s']:.2f} s + {r['statistics_s']:.2f} s "
+            f"over {r['markets_own_s']:.1f} s; "
             f"with starting and stopping the workers ({r['workers_start_stop_s']:.1f} s): "
             f"{100 * r['overhead_share_with_start']:.1f}%",
         ],
