@@ -90,7 +90,7 @@ def dask_client(workers: int | None = None, cluster: str | None = None) -> Itera
     except Exception as exc:  # noqa: BLE001 - whatever stopped the workers, say it in one line
         raise StudyError(
             f"cannot start {n} local Dask worker processes ({' '.join(str(exc).split())[:200]}); "
-            "a script that runs a study must start it under `if __name__ == \"__main__\":`"
+            'a script that runs a study must start it under `if __name__ == "__main__":`'
         ) from None
     try:
         client = distributed.Client(local)
