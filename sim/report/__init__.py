@@ -70,6 +70,9 @@ def write_report(result: dict, out_dir: Path, *, source: str = "result") -> list
     source
         What to call the result in error messages and on the page, usually its file name.
 
+    A study result (``sor study``) gets its own figure, :data:`STUDY_FIGURE_FILE`,
+    and a page of its own (``sim.report.study_figure``, ``sim.report.study_page``).
+
     Returns
     -------
     list of Path

@@ -84,7 +84,8 @@ def dask_client(workers: int | None = None, cluster: str | None = None) -> Itera
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # Port 0: its HTTP endpoint must not fight a scheduler already on Dask's 8787.
+            dashboard_address=":0",
             silence_logs=logging.CRITICAL,
         )
     except Exception as exc:  # noqa: BLE001 - whatever stopped the workers, say it in one line
@@ -148,4 +149,6 @@ def _describe(exc: BaseException) -> str:
     if name == "KilledWorker":
         return "its worker died every time it ran (out of memory or killed); Dask gave up on it"
     text = " ".join(str(exc).split())
+    if "deserializ" in text:
+        text += " (the scheduler and every worker need this version of sor installed)"
     return f"{name}: {text}" if text else name
