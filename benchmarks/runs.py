@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from feeds.databento_csv import read_csv
+from feeds.feed import MemoryFeed
 from feeds.market import MarketData
 from sim.engine import Engine, StrategySlot
 from sim.runner import run_scenario, venue_configs, window_bounds
@@ -62,7 +63,7 @@ def parse(path: Path) -> MarketData:
 
 def replay_idle(scenario: Scenario, md: MarketData) -> None:
     """Replay ``md`` through the engine with one idle strategy (T_replay)."""
-    start_ns, end_ns = window_bounds(scenario, md)
+    start_ns, end_ns = window_bounds(scenario, MemoryFeed(md).info)
     engine = Engine(
         md,
         venue_configs(scenario, md),

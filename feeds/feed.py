@@ -28,13 +28,19 @@ DEFAULT_CHUNK_ROWS = 1 << 16
 
 @attrs.frozen
 class FeedInfo:
-    """What a replay needs before the first row: where the data comes from and its shape."""
+    """What a replay needs before the first row: where the data comes from, its shape and span.
+
+    ``first_ts``/``last_ts`` are the first and last ``ts_event`` the feed will yield
+    (the replay window defaults to them), ``None`` where a source cannot tell yet.
+    """
 
     source: str
     venues: tuple[int, ...]
     levels: int
     symbol: str = ""
     meta: dict[str, object] = attrs.field(factory=dict)
+    first_ts: int | None = None
+    last_ts: int | None = None
 
 
 @attrs.frozen
@@ -88,7 +94,13 @@ class MemoryFeed:
         self.md = md
         self.chunk_rows = chunk_rows
         self._info = FeedInfo(
-            source=md.source, venues=md.venues, levels=md.levels, symbol=md.symbol, meta=dict(md.meta)
+            source=md.source,
+            venues=md.venues,
+            levels=md.levels,
+            symbol=md.symbol,
+            meta=dict(md.meta),
+            first_ts=int(md.ts_event[0]) if len(md) else None,
+            last_ts=int(md.ts_event[-1]) if len(md) else None,
         )
 
     @property

@@ -1,71 +1,57 @@
-"""A market that fills in as a live stream delivers it: ``MarketData`` columns, preallocated.
+"""A feed that fills in as a live stream delivers it: chunks of whole instants, as they arrive.
 
-A live run's start marker says how many snapshots will come, over which venues and
-time span, so the columns are allocated once and rows are written in place as they
-arrive; the engine asks for rows with ``ensure(n)``, which blocks until they exist.
+A live run's start marker says which venues and levels will come and over what
+span, which is all a replay needs before the first row. Snapshots are gathered
+into a chunk until the instant changes and either enough rows are in or enough
+wall time has passed, so a slow stream is replayed as it comes and a fast one in
+efficient chunks. Rows outside ``[start_ns, end_ns]`` are skipped and counted as
+``outside_window``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
-import numpy as np
+from feeds.feed import FeedInfo, FeedStats
+from feeds.market import BookSnapshot, MarketData
 
-from feeds.market import MarketData
+#: A chunk is handed over at the next instant boundary once it has this many rows...
+FLUSH_ROWS = 4096
+#: ...or once this much wall time has passed since the last one (seconds).
+FLUSH_S = 0.05
 
 
-class LiveMarket:
-    """A ``MarketData`` being written row by row from a stream of ``LiveSnapshot`` values.
-
-    Rows outside ``[start_ns, end_ns]`` are skipped and counted as ``outside_window``.
-    ``on_row(live_snapshot)`` is called for every snapshot received (for a lag display).
-    """
+class LiveFeed:
+    """A ``feeds.feed.Feed`` over a stream of ``LiveSnapshot`` values (``.snapshot`` a ``BookSnapshot``)."""
 
     def __init__(
         self,
         snapshots: Iterator,
+        info: FeedInfo,
         *,
-        capacity: int,
-        levels: int,
-        source: str,
-        symbol: str,
         start_ns: int | None = None,
         end_ns: int | None = None,
         on_row: Callable | None = None,
+        end_stats: Callable[[], FeedStats] | None = None,
     ):
-        z1 = lambda: np.zeros(capacity, dtype=np.int64)  # noqa: E731
-        z2 = lambda: np.zeros((capacity, levels), dtype=np.int64)  # noqa: E731
-        self.md = MarketData(
-            ts_event=z1(),
-            ts_recv=z1(),
-            venue=z1(),
-            action=z1(),
-            side=z1(),
-            price=z1(),
-            size=z1(),
-            bid_px=z2(),
-            bid_sz=z2(),
-            ask_px=z2(),
-            ask_sz=z2(),
-            source=source,
-            symbol=symbol,
-        )
         self._it = snapshots
+        self._info = info
         self._start = start_ns
         self._end = end_ns
         self._on_row = on_row
-        self.filled = 0
+        self._end_stats = end_stats
+        self.received = 0
         self.outside = 0
-        self.exhausted = False
 
-    def ensure(self, n: int) -> int:
-        """Block until at least ``n`` rows are written or the stream ends; return the rows written."""
-        md = self.md
-        while self.filled < n and not self.exhausted:
-            item = next(self._it, None)
-            if item is None:
-                self.exhausted = True
-                break
+    @property
+    def info(self) -> FeedInfo:
+        return self._info
+
+    def chunks(self) -> Iterator[MarketData]:
+        pending: list[BookSnapshot] = []
+        last_flush = time.monotonic()
+        for item in self._it:
             if self._on_row is not None:
                 self._on_row(item)
             s = item.snapshot
@@ -74,18 +60,24 @@ class LiveMarket:
             ):
                 self.outside += 1
                 continue
-            i = self.filled
-            md.ts_event[i], md.ts_recv[i], md.venue[i] = s.ts_event, s.ts_recv, s.venue
-            md.action[i], md.side[i], md.price[i], md.size[i] = ord(s.action), ord(s.side), s.price, s.size
-            width = len(s.bid_px)
-            md.bid_px[i, :width], md.bid_sz[i, :width] = s.bid_px, s.bid_sz
-            md.ask_px[i, :width], md.ask_sz[i, :width] = s.ask_px, s.ask_sz
-            self.filled += 1
-        return self.filled
+            if pending and s.ts_event != pending[-1].ts_event:
+                full = len(pending) >= FLUSH_ROWS or time.monotonic() - last_flush >= FLUSH_S
+                if full:
+                    yield self._chunk(pending)
+                    pending = []
+                    last_flush = time.monotonic()
+            pending.append(s)
+        if pending:
+            yield self._chunk(pending)
 
-    def final(self, rows_read: int, dropped: dict[str, int]) -> MarketData:
-        """Return the rows received as a finished ``MarketData`` with the source's counts."""
-        dropped = dict(dropped)
+    def _chunk(self, rows: list[BookSnapshot]) -> MarketData:
+        self.received += len(rows)
+        info = self._info
+        return MarketData.from_snapshots(rows, levels=info.levels, source=info.source, symbol=info.symbol)
+
+    def stats(self) -> FeedStats:
+        base = self._end_stats() if self._end_stats is not None else FeedStats(0, 0)
+        dropped = dict(base.dropped)
         if self.outside:
             dropped["outside_window"] = dropped.get("outside_window", 0) + self.outside
-        return self.md.take(slice(0, self.filled), rows_read=rows_read, dropped=dropped)
+        return FeedStats(rows_read=base.rows_read, snapshots=self.received, dropped=dropped, meta=base.meta)

@@ -15,6 +15,7 @@ _COMMANDS = (
     ("sim.commands.data", ("data",)),
     ("sim.commands.kafka", ("kafka", "stream")),
     ("sim.commands.report", ("report",)),
+    ("sim.commands.models", ("models_cmd",)),
     ("sim.commands.study", ("study",)),
 )
 

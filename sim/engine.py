@@ -1,17 +1,41 @@
-"""The engine: one replay of the feed through the venues, serving every strategy at once."""
+"""The engine: one replay of a feed through the venues, serving every strategy and parameter set at once.
+
+Time is SimPy's clock in integer nanoseconds. The replay kernel walks the feed
+chunk by chunk (``feeds.feed``) and wakes only where something can happen:
+
+* at each instant (distinct visible time) while some strategy is ``watching``: the
+  strategies that watch see the books (``on_book``);
+* at each feed row that can fill one of our resting orders (a trade at or through
+  its price, the far side coming down to it): that venue applies its rows up to it;
+* at the end of each chunk, to hand over to the next.
+
+Everything else happens on SimPy events of its own: orders and cancels reach a
+venue after the venue's latency (``venues.venue``), fills and reports reach their
+strategy after the response latency, and timers fire at their time, after the
+kernel's step at the same instant. Feed rows stamped ``t`` are applied before
+anything else that happens at ``t`` looks at the books. Stretches of feed nobody
+watches are not stepped through: a venue brings its book up to date when it is
+next needed, and strategies that estimate from the tape get its rows in batches
+(``on_tape``) before their next callback.
+
+When the feed is exhausted and the window closed, in-flight orders land, resting
+orders are cancelled, and each lane still short of its target sweeps the last
+book's depth (the catch-up).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 import numpy as np
 import simpy
 
-from feeds.live import LiveMarket
+from feeds.feed import Feed, FeedStats, MemoryFeed
 from feeds.market import MarketData
 from sim.ledger import Ledger
-from strategies.base import Strategy
+from sim.tape import Tape
+from strategies.base import LaneStrategy, Order
 from venues.config import VenueConfig
 from venues.latency import Link
 from venues.orders import ChildOrder, Fill, OrderKind, OrderReport
@@ -19,11 +43,7 @@ from venues.venue import Venue
 from venues.view import BookView
 
 _TIMER_PRIORITY = 2  # SimPy runs lower numbers first at equal times; NORMAL is 1
-
-
-def _call(message: tuple[Callable, object]) -> None:
-    tell, payload = message
-    tell(payload)
+_NEVER = np.iinfo(np.int64).max
 
 
 @attrs.frozen
@@ -31,34 +51,76 @@ class StrategySlot:
     """One strategy instance to run: its class, its name in the results, its parameter lanes."""
 
     name: str
-    cls: type[Strategy]
-    params: tuple[dict, ...]
+    cls: type[LaneStrategy]
+    params: tuple
 
 
 @attrs.frozen(eq=False)
 class RunOutcome:
-    """What a replay produced: one ledger per slot, and the time the window closed."""
+    """What a replay produced: one ledger per slot, the time the window closed, and the feed's counts."""
 
     ledgers: tuple[Ledger, ...]
     end_ns: int
+    stats: FeedStats
+    final_mid: int | None = None
+    stale_reads: int = 0
+    reads: int = 0
+
+
+class _Handle:
+    """One strategy's handle on the engine (``strategies.base.Router``): no owner to pass around."""
+
+    __slots__ = ("_engine", "_owner")
+
+    def __init__(self, engine: Engine, owner: int):
+        self._engine = engine
+        self._owner = owner
+
+    @property
+    def now(self) -> int:
+        return int(self._engine.env.now)
+
+    def send(self, venue: int, kind: OrderKind, qty: np.ndarray, limit_px: int) -> int:
+        return self._engine.send(self._owner, venue, kind, qty, limit_px)
+
+    def cancel(self, venue: int, order_id: int) -> None:
+        self._engine.venues[venue].send_cancel(self._owner, order_id)
+
+    def call_at(self, ts_ns: int, callback: Callable[[], None]) -> None:
+        self._engine.call_at(self._owner, ts_ns, callback)
+
+    def offered(self) -> np.ndarray:
+        return self._engine.offered(self._owner)
 
 
 class Engine:
-    """Replay ``md`` once through one ``Venue`` per publisher and every strategy slot.
+    """Replay a feed once through one ``Venue`` per publisher and every strategy slot (module docstring).
 
-    Time is SimPy's clock in integer nanoseconds. All rows sharing a ``ts_event`` are
-    applied in one step, then each unfinished strategy sees the books once. Orders
-    travel to a venue over a ``Link`` with the venue's entry latency; the ledger books
-    a fill when the venue makes it, and the strategy hears of fills and of an order's
-    end over another ``Link`` with the venue's response latency. With a ``LiveMarket``
-    the rows are replayed as a stream delivers them. When the feed is
-    exhausted and in-flight orders have landed, resting orders are cancelled and
-    each lane still short of its target sweeps the last book's depth (catch-up).
+    Parameters
+    ----------
+    data
+        The market: ``MarketData`` in memory or a ``feeds.feed.Feed``.
+    venues
+        One ``VenueConfig`` per venue of the data, in the run's venue order.
+    slots
+        The strategies to run.
+    target, side, start_ns, end_ns
+        The parent order every strategy works.
+    seed
+        Seeds every strategy's and every venue's random generator.
+    progress
+        Called as ``progress(done_ns, total_ns)`` as simulated time advances.
+    on_fill
+        Called with every fill as the venue makes it (for printing a live run).
+    max_quote_age_ns
+        Strategies see a venue whose quote is older than this as empty (None: never).
+    observers
+        Shown every chunk, as the feed gives it, before it is replayed (``observe(md)``).
     """
 
     def __init__(
         self,
-        md: MarketData,
+        data: MarketData | Feed,
         venues: Sequence[VenueConfig],
         slots: Sequence[StrategySlot],
         *,
@@ -66,66 +128,70 @@ class Engine:
         start_ns: int,
         end_ns: int,
         seed: int,
+        side: str = "buy",
         progress: Callable[[int, int], None] | None = None,
-        resting_factory: Callable[[Venue], object] | None = None,
-        live: LiveMarket | None = None,
         on_fill: Callable[[Fill], None] | None = None,
+        max_quote_age_ns: int | None = None,
+        headroom: bool = True,
+        observers: Sequence = (),
     ):
-        self.live = live
-        self._fill_hook = on_fill
-        if live is not None:
-            md = live.md
-        elif len(md) == 0:
+        self.feed = MemoryFeed(data) if isinstance(data, MarketData) else data
+        self._chunks = iter(self.feed.chunks())
+        self._first = next(self._chunks, None)
+        if self._first is None or len(self._first) == 0:
             raise ValueError("no market data in the window")
-        self.md = md
         self.target = int(target)
         self.start_ns = int(start_ns)
         self.end_ns = int(end_ns)
+        self.side = side
         self.progress = progress
-        first = self.start_ns if live is not None else min(int(md.ts_event[0]), self.start_ns)
-        self.env = simpy.Environment(initial_time=first)
+        self._fill_hook = on_fill
+        self._observers = tuple(observers)
         venue_ids = tuple(c.venue_id for c in venues)
-        index = {v: k for k, v in enumerate(venue_ids)}
-        self._venue_index = index
-        missing = [] if live is not None else sorted(set(md.venues) - set(index))
+        missing = sorted(set(self.feed.info.venues) - set(venue_ids))
         if missing:
             raise ValueError(f"the data has venues with no settings: {missing}")
-        self.view = BookView(md, venue_ids, fee=[c.fee for c in venues], rebate=[c.rebate for c in venues])
-        self.venues = [Venue(self.env, k, c, self.view, self, feed=md) for k, c in enumerate(venues)]
-        if resting_factory is not None:
-            for venue in self.venues:
-                venue.resting = resting_factory(venue)
-        self.links = [
-            Link(self.env, c.latency_ns, v.inbox.put) for c, v in zip(venues, self.venues, strict=True)
-        ]
-        self._response_ns = [c.response_latency_ns for c in venues]
-        self.responses = [Link(self.env, c.response_latency_ns, _call) for c in venues]
-        self._closed = False
-        self._row_venue = (
-            None if live is not None else np.array([index[int(v)] for v in md.venue], dtype=np.int64)
+        self.env = simpy.Environment(initial_time=min(int(self._first.ts_event[0]), self.start_ns))
+        self.tape = Tape(venue_ids, [c.feed for c in venues], side)
+        self.view = BookView(
+            self.tape,
+            lambda: self.env.now,
+            [c.fees for c in venues],
+            self._first.levels,
+            max_quote_age_ns=max_quote_age_ns,
         )
-        self.strategies: list[Strategy] = []
+        cap = self.headroom if headroom else None
+        self.venues = [
+            Venue(
+                self.env, k, c, self.tape, self, np.random.default_rng([int(seed), 1_000 + k]), headroom=cap
+            )
+            for k, c in enumerate(venues)
+        ]
+        self._responses = [Link(self.env, _deliver) for _ in venues]
+        order = Order(side=side, target=self.target, start_ns=self.start_ns, end_ns=self.end_ns)
+        self.strategies: list[LaneStrategy] = []
         self.ledgers: list[Ledger] = []
         for owner, slot in enumerate(slots):
+            lanes = [slot.cls.parse_params(p) if isinstance(p, Mapping) else p for p in slot.params]
             strategy = slot.cls(
-                list(slot.params),
-                target=self.target,
-                start_ns=self.start_ns,
-                end_ns=self.end_ns,
+                lanes,
+                order=order,
                 venue_ids=venue_ids,
                 rng=np.random.default_rng([int(seed), owner]),
+                router=_Handle(self, owner),
             )
-            strategy.bind(self, owner)
             self.strategies.append(strategy)
-            self.ledgers.append(Ledger(strategy.lanes, len(venues)))
+            self.ledgers.append(Ledger(strategy.lanes, len(venues), side=side))
+        self._tape_users = [type(s).on_tape is not LaneStrategy.on_tape for s in self.strategies]
+        self._synced = [-(2**63)] * len(self.strategies)
         self._next_order_id = 1
         self._orders: dict[int, ChildOrder] = {}
+        self._closed = False
+        self._poke: simpy.Event | None = None
+        self._dispatched = -(2**63)  # the last instant whose books were shown
+        self._progress_at = 0
 
-    # -- Router: what strategies call ------------------------------------------------
-
-    @property
-    def now(self) -> int:
-        return int(self.env.now)
+    # -- what strategies call (through their handle) ------------------------------------
 
     def send(self, owner: int, venue: int, kind: OrderKind, qty: np.ndarray, limit_px: int) -> int:
         order_id = self._next_order_id
@@ -137,44 +203,49 @@ class Engine:
             kind=kind,
             qty=qty,
             limit_px=limit_px,
-            ts_sent=self.now,
+            ts_sent=int(self.env.now),
         )
         self._orders[order_id] = order
         self.strategies[owner].pending += qty
-        self.links[venue].send(order)
+        self.venues[venue].send(order)
         return order_id
 
-    def cancel(self, owner: int, venue: int, order_id: int) -> None:
-        self.links[venue].send((owner, order_id))
-
-    def call_at(self, ts_ns: int, callback: Callable[[], None]) -> None:
+    def call_at(self, owner: int, ts_ns: int, callback: Callable[[], None]) -> None:
         # A timer after the window closes never fires: the window's end is final.
         if int(ts_ns) > self.end_ns:
             return
         event = simpy.Event(self.env)
         event._ok = True
         event._value = None
-        event.callbacks.append(lambda _event: callback())
-        # Timers run after the feed's step at the same instant, so they see that instant's books.
-        self.env.schedule(event, _TIMER_PRIORITY, max(0, int(ts_ns) - self.now))
+        event.callbacks.append(lambda _event: self._call(owner, callback))
+        # Timers run after the kernel's step at the same instant, so they see that instant's books.
+        self.env.schedule(event, _TIMER_PRIORITY, max(0, int(ts_ns) - int(self.env.now)))
 
-    def available_asks(self, owner: int) -> np.ndarray:
+    def offered(self, owner: int) -> np.ndarray:
         view = self.view
         lanes = self.strategies[owner].lanes
-        out = np.broadcast_to(view.ask_sz, (lanes, *view.ask_sz.shape)).copy()
+        far_px, far_sz = view.far_px, view.far_sz
+        out = np.broadcast_to(far_sz, (lanes, *far_sz.shape)).copy()
         for k, venue in enumerate(self.venues):
-            taken = venue.taken.get(owner)
+            taken = venue.book.taken.get(owner)
             if taken:
-                taken.subtract(out[:, k, :], view.ask_px[k], view.ask_sz[k])
+                taken.subtract(out[:, k, :], far_px[k], far_sz[k])
         return out
 
-    # -- OrderSink: what venues call ---------------------------------------------------
+    # -- what venues call (the sink) -----------------------------------------------------
 
     def on_fill(self, fill: Fill) -> None:
         self.ledgers[fill.owner].record(fill)
         if self._fill_hook is not None:
             self._fill_hook(fill)
         self._respond(fill.venue, self._tell_fill, fill)
+
+    def on_report(self, report: OrderReport) -> None:
+        self._orders.pop(report.order_id, None)
+        self._respond(report.venue, self._tell_report, report)
+
+    def on_resting(self, venue: int) -> None:
+        self._wake()
 
     def headroom(self, owner: int) -> np.ndarray:
         # The venue's truth (the ledger), not what the strategy has heard so far.
@@ -185,121 +256,200 @@ class Engine:
                 room = room - order.qty
         return room
 
-    def on_report(self, report: OrderReport) -> None:
-        self._orders.pop(report.order_id, None)
-        self._respond(report.venue, self._tell_report, report)
-
     def _respond(self, venue: int, tell: Callable, message) -> None:
-        # A zero response latency tells the strategy at once, inside the venue's step;
-        # so does the closing sweep, after which no event runs.
-        if self._closed or self._response_ns[venue] == 0:
+        # News with no response delay reaches the strategy at once, inside the venue's step;
+        # so does the closing sweep's, after which no event runs.
+        delay = 0 if self._closed else self.venues[venue].response_ns()
+        if delay == 0:
             tell(message)
         else:
-            self.responses[venue].send((tell, message))
+            self._responses[venue].send((tell, message), delay)
 
     def _tell_fill(self, fill: Fill) -> None:
         strategy = self.strategies[fill.owner]
         strategy.filled += fill.qty
-        strategy.on_fill(fill)
+        self._call(fill.owner, strategy.on_fill, fill)
 
     def _tell_report(self, report: OrderReport) -> None:
         strategy = self.strategies[report.owner]
         strategy.pending -= report.filled + report.cancelled
-        strategy.on_report(report)
+        self._call(report.owner, strategy.on_report, report)
 
-    # -- the replay ------------------------------------------------------------------
+    # -- calling strategies -----------------------------------------------------------------
 
-    def _instants(self, row_venue: list[int]) -> Iterator[tuple[int, int, int]]:
-        """Yield ``(start, stop, ts)`` for every instant: the feed rows sharing one ``ts_event``.
+    def _call(self, owner: int, fn: Callable, *args, tape: bool = True) -> None:
+        """Call a strategy back: books and tape brought up to now first; wake the kernel if it now watches."""
+        self._venues_to_now()
+        if tape and self._tape_users[owner]:
+            self._sync_tape(owner)
+        fn(*args)
+        if self._poke is not None and self.strategies[owner].watching:
+            self._wake()
 
-        ``row_venue`` receives each row's venue index as rows become known.
-        """
-        md = self.md
-        ts = md.ts_event
-        if self.live is None:
-            starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]).tolist()
-            bounds = starts + [len(md)]
-            ts_list = ts.tolist()
-            row_venue.extend(self._row_venue.tolist())
-            for g in range(len(starts)):
-                yield bounds[g], bounds[g + 1], ts_list[bounds[g]]
-            return
-        # Live: rows are written while we replay, so an instant is complete only once
-        # the next row (or the end of the stream) has arrived.
-        market = self.live
-        index = self._venue_index
-        row = 0
-        while market.ensure(row + 1) > row:
-            t = int(ts[row])
-            stop = row + 1
-            while market.ensure(stop + 1) > stop and int(ts[stop]) == t:
-                stop += 1
-            for r in range(row, stop):
-                k = index.get(int(md.venue[r]))
-                if k is None:
-                    raise ValueError(f"the stream has a venue with no settings: {int(md.venue[r])}")
-                row_venue.append(k)
-            yield row, stop, t
-            row = stop
+    def _venues_to_now(self) -> None:
+        now = int(self.env.now)
+        for venue in self.venues:
+            venue.book.advance(now)
 
-    def _feed(self):
-        row_venue: list[int] = []
-        # Bound once: the loop below runs once per distinct timestamp, tens of thousands of times.
-        on_snapshot = [venue.on_snapshot for venue in self.venues]
-        view = self.view
+    def _sync_tape(self, owner: int) -> None:
+        now = int(self.env.now)
+        rows = self.tape.visible_between(self._synced[owner], now)
+        self._synced[owner] = now
+        if rows.size:
+            self.strategies[owner].on_tape(self.tape.md.take(rows), self.tape.venue_index[rows])
+
+    def _wake(self) -> None:
+        poke = self._poke
+        if poke is not None and not poke.triggered:
+            poke.succeed()
+
+    # -- the replay kernel ---------------------------------------------------------------
+
+    def _wait(self, until: int):
+        """Wait until ``until`` or until woken (an order rests, a strategy starts watching)."""
+        self._poke = poke = self.env.event()
+        yield self.env.timeout(until - int(self.env.now)) | poke
+        self._poke = None
+
+    def _next_venue_event(self) -> int:
+        soonest = _NEVER
+        for venue in self.venues:
+            if venue.book.busy:
+                t = venue.book.next_event_ts()
+                if t is not None and t < soonest:
+                    soonest = t
+        return soonest
+
+    def _replay(self):
         env = self.env
-        timeout = env.timeout
-        progress = self.progress if self.live is None else None
-        active = list(self.strategies)
-        for s in active:
-            s.on_start(view)
-        instants = self._instants(row_venue)
-        groups = int(np.count_nonzero(np.diff(self.md.ts_event))) + 1 if progress is not None else 0
-        every = max(1, groups // 200)
-        g = 0
-        for start, stop, t in instants:
-            if t > env.now:
-                yield timeout(t - env.now)
-            for row in range(start, stop):
-                on_snapshot[row_venue[row]](row)
-            view.ts = t
-            view.batch_start = start
-            view.batch_stop = stop
-            for s in active:
-                s.on_book(view)
-            if not g & 63:
-                active = [s for s in active if not s.done]
-            if progress is not None and g % every == 0:
-                progress(g, groups)
-            g += 1
+        view = self.view
+        chunk = self._first
+        self._first = None
+        self._load(chunk)
+        for owner, s in enumerate(self.strategies):
+            # The tape's rows follow on_start, which is where estimators are made.
+            self._call(owner, s.on_start, view, tape=False)
+        while True:
+            instants = self.tape.instants(self._dispatched).tolist()
+            end = self.tape.last_ts
+            pos = 0
+            while True:
+                now = int(env.now)
+                while pos < len(instants) and instants[pos] < now:
+                    pos += 1
+                watched = any(s.watching for s in self.strategies)
+                t1 = instants[pos] if watched and pos < len(instants) and instants[pos] <= end else _NEVER
+                t2 = self._next_venue_event()
+                t = min(t1, t2)
+                if t > end:
+                    if end > now:
+                        yield from self._wait(end)
+                        if int(env.now) < end:
+                            continue
+                    break
+                if t > now:
+                    yield from self._wait(t)
+                    if int(env.now) < t:
+                        continue
+                self._step(t, t == t1)
+                if t == t1:
+                    pos += 1
+            self._venues_to_now()
+            for owner, used in enumerate(self._tape_users):
+                if used:
+                    self._sync_tape(owner)
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._load(chunk)
         if self.end_ns > env.now:
-            yield env.timeout(self.end_ns - env.now)
-        if progress is not None:
-            progress(groups, groups)
+            yield env.timeout(self.end_ns - int(env.now))
+        self._show_progress(final=True)
+
+    def _load(self, chunk: MarketData) -> None:
+        for observer in self._observers:
+            observer.observe(chunk)
+        self.tape.load(chunk)
+
+    def _step(self, t: int, instant: bool) -> None:
+        due = []
+        for venue in self.venues:
+            if venue.book.busy and venue.book.next_event_ts() == t:
+                due.append((venue.book.next_row(), venue))
+        for _, venue in sorted(due, key=lambda item: item[0]):
+            venue.book.advance(t)
+        if instant:
+            self._dispatched = t
+            view = self.view
+            for owner, s in enumerate(self.strategies):
+                if s.watching:
+                    self._call(owner, s.on_book, view)
+        self._show_progress()
+
+    def _show_progress(self, final: bool = False) -> None:
+        if self.progress is None:
+            return
+        total = max(self.end_ns - self.start_ns, 1)
+        done = total if final else min(max(int(self.env.now) - self.start_ns, 0), total)
+        if final or done - self._progress_at >= total // 200:
+            self._progress_at = done
+            self.progress(done, total)
 
     def run(self) -> RunOutcome:
         """Replay the feed, let in-flight orders land, then close the window."""
-        self.env.process(self._feed())
+        self.env.process(self._replay())
         self.env.run()
-        for s in self.strategies:
-            s.on_end(self.view)
+        for owner, s in enumerate(self.strategies):
+            self._call(owner, s.on_end, self.view)
+        now = int(self.env.now)
         for venue in self.venues:
-            if venue.resting is not None:
-                venue.resting.cancel_all()
+            venue.book.cancel_all(now)
         self.env.run()
         self._closed = True
+        self._venues_to_now()
         self._catch_up()
-        return RunOutcome(ledgers=tuple(self.ledgers), end_ns=self.now)
+        return RunOutcome(
+            ledgers=tuple(self.ledgers),
+            end_ns=int(self.env.now),
+            stats=self.feed.stats(),
+            final_mid=self._closing_mid(),
+            stale_reads=self.view.stale_reads,
+            reads=self.view.reads,
+        )
+
+    def _closing_mid(self) -> int | None:
+        """Return the consolidated mid of the last books, in dollars' 1e-9 units (None: one side empty)."""
+        far, far_ok = self._exchange_best("ask")
+        near, near_ok = self._exchange_best("bid")
+        if not far_ok.any() or not near_ok.any():
+            return None
+        mid2 = int(far[far_ok].min()) + int(near[near_ok].max())
+        return self.tape.sign * mid2 // 2
+
+    def _exchange_best(self, side: str) -> tuple[np.ndarray, np.ndarray]:
+        md = self.tape.md
+        px = np.zeros(len(self.venues), dtype=np.int64)
+        ok = np.zeros(len(self.venues), dtype=bool)
+        for k, venue in enumerate(self.venues):
+            row = venue.book.current_row()
+            if row >= 0 and getattr(md, f"{side}_sz")[row, 0] > 0:
+                px[k] = getattr(md, f"{side}_px")[row, 0]
+                ok[k] = True
+        return px, ok
 
     def _catch_up(self) -> None:
         """Sweep the last book's depth across venues, cheapest price first, for what is left."""
-        view = self.view
-        levels = sorted(
-            (int(view.ask_px[k, level]), k)
-            for k in range(view.venues)
-            for level in range(view.ask_px.shape[1])
-            if view.ask_sz[k, level] > 0
-        )
+        md = self.tape.md
+        levels = []
+        for k, venue in enumerate(self.venues):
+            row = venue.book.current_row()
+            if row < 0:
+                continue
+            for level in range(md.ask_px.shape[1]):
+                if md.ask_sz[row, level] > 0:
+                    levels.append((int(md.ask_px[row, level]), k))
+        levels.sort()
+        now = int(self.env.now)
         for owner, strategy in enumerate(self.strategies):
             rem = strategy.target - self.ledgers[owner].filled
             np.maximum(rem, 0, out=rem)
@@ -308,6 +458,11 @@ class Engine:
             order_id = self._next_order_id
             self._next_order_id += 1
             for px, k in levels:
-                self.venues[k].take(owner, rem, px, order_id, only_px=px, catch_up=True)
+                self.venues[k].book.take(owner, order_id, rem, px, now, only_px=px, catch_up=True)
                 if not rem.any():
                     break
+
+
+def _deliver(message: tuple[Callable, object]) -> None:
+    tell, payload = message
+    tell(payload)

@@ -8,14 +8,17 @@ from venues.orders import Fill, Liquidity
 
 
 class Ledger:
-    """What one strategy bought and paid, lane by lane, in exact integer units.
+    """What one strategy bought or sold and paid, lane by lane, in exact integer units.
 
     Money is in 1e-9 dollars: ``notional`` = Σ price × shares, ``fees`` and
-    ``rebates`` per share times shares, and ``cash`` = notional + fees − rebates.
+    ``rebates`` per share times shares. ``cash`` is what the order cost a buyer,
+    notional + fees − rebates, or what it brought a seller, notional − fees + rebates.
     """
 
-    def __init__(self, lanes: int, venues: int):
+    def __init__(self, lanes: int, venues: int, side: str = "buy"):
         self.lanes = lanes
+        self.side = side
+        self._sign = 1 if side == "buy" else -1
         z = np.zeros
         self.filled = z(lanes, dtype=np.int64)
         self.notional = z(lanes, dtype=np.int64)
@@ -30,7 +33,7 @@ class Ledger:
 
     @property
     def cash(self) -> np.ndarray:
-        return self.notional + self.fees - self.rebates
+        return self.notional + self._sign * (self.fees - self.rebates)
 
     @property
     def taker(self) -> np.ndarray:
@@ -50,7 +53,7 @@ class Ledger:
             self.catch_up += q
         k = fill.venue
         self.venue_shares[:, k] += q
-        self.venue_cash[:, k] += notional + fee - rebate
+        self.venue_cash[:, k] += notional + self._sign * (fee - rebate)
         if fill.liquidity is Liquidity.MAKER:
             self.maker += q
             self.venue_maker[:, k] += q

@@ -1,4 +1,10 @@
-"""Running a scenario live: replay a Kafka run as the producer paces it, fills as they happen."""
+"""Running a scenario live: replay a Kafka run as the producer paces it, fills printed as they happen.
+
+A live run is an ordinary run on another feed: the stream's start marker gives the
+venues, levels and span up front, its snapshots arrive as chunks of whole instants
+(``feeds.live.LiveFeed``), and ``sim.runner.run_scenario`` does the rest, exactly as
+for a file.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from feeds.errors import FeedError
-from feeds.live import LiveMarket
+from feeds.feed import FeedInfo, FeedStats
+from feeds.live import LiveFeed
 from feeds.timeparse import parse_window_bound
-from sim.engine import Engine
-from sim.runner import build_result, plan, resting_factory, venue_configs, with_walk_forward
+from sim.runner import run_scenario
 from sim.scenario import Scenario, ScenarioError
 from venues.orders import Fill
 
@@ -44,44 +50,30 @@ def run_live(
         end_ns = parse_window_bound(scenario.data.end, day) if scenario.data.end else start.last_ts
         if end_ns < start_ns:
             raise ScenarioError(f"{scenario.path}: [data] end is before start")
-        configs = venue_configs(scenario, venue_ids=tuple(start.venues), source=start.source)
-        the_plan = plan(scenario)
-        market = LiveMarket(
-            live.snapshots,
-            capacity=start.count,
-            levels=start.levels,
+        info = FeedInfo(
             source=start.source,
+            venues=tuple(start.venues),
+            levels=start.levels,
             symbol=start.symbol,
-            start_ns=start_ns,
-            end_ns=end_ns,
-            on_row=on_row,
+            first_ts=start.first_ts,
+            last_ts=start.last_ts,
         )
-        hook = None
-        if on_fill is not None:
-            names = [slot.name for slot in the_plan.slots]
 
-            ids = [c.venue_id for c in configs]
+        def end_stats() -> FeedStats:
+            end = live.end
+            if end is None:
+                return FeedStats(rows_read=0, snapshots=0)
+            return FeedStats(rows_read=end.rows_read, snapshots=0, dropped=dict(end.dropped))
 
-            def hook(fill: Fill) -> None:
-                on_fill(names[fill.owner], ids[fill.venue], fill)
-
-        engine = Engine(
-            market.md,
-            configs,
-            the_plan.slots,
-            target=scenario.quantity,
-            start_ns=start_ns,
-            end_ns=end_ns,
-            seed=scenario.seed,
-            resting_factory=resting_factory(scenario),
-            live=market,
-            on_fill=hook,
+        feed = LiveFeed(
+            live.snapshots, info, start_ns=start_ns, end_ns=end_ns, on_row=on_row, end_stats=end_stats
         )
-        outcome = engine.run()
+        try:
+            result = run_scenario(scenario, feed=feed, on_fill=on_fill)
+        except ValueError as exc:
+            if "no market data" in str(exc):
+                raise FeedError(spec, f"run {start.run} has no snapshot in the window") from None
+            raise
     finally:
         live.snapshots.close()
-    if market.filled == 0:
-        raise FeedError(spec, f"run {start.run} has no snapshot in the window")
-    md = market.final(rows_read=live.end.rows_read, dropped=live.end.dropped)
-    result = build_result(scenario, md, configs, the_plan, outcome, start_ns, end_ns)
-    return with_walk_forward(result, scenario, md)
+    return result

@@ -5,15 +5,12 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-import numpy as np
-
-from feeds.market import MarketData, units_to_decimal
+from feeds.market import units_to_decimal
 from feeds.timeparse import format_ns
 from sim.ledger import Ledger
 
 NANO = Decimal("0.000000001")
 BPS_PLACES = Decimal("0.0001")
-MARKET_POINTS = 2000
 
 
 def avg_price(cash_units: int, shares: int) -> Decimal | None:
@@ -120,28 +117,3 @@ def compare(optimized: dict[str, Any], baseline: dict[str, Any]) -> tuple[Decima
     if optimized["avg_fill_px"] is None or baseline["avg_fill_px"] is None:
         return None, "avg_fill_px"
     return savings_bps(baseline["avg_fill_px"], optimized["avg_fill_px"]), "avg_fill_px"
-
-
-def market_series(md: MarketData, start_ns: int, end_ns: int, points: int = MARKET_POINTS) -> dict[str, list]:
-    """Sample the consolidated best bid and ask (across venues) on a regular time grid."""
-    if len(md) == 0 or end_ns <= start_ns:
-        return {"ts_ns": [], "best_bid": [], "best_ask": []}
-    n = min(points, max(2, len(md)))
-    grid = np.linspace(start_ns, end_ns, n).astype(np.int64)
-    best_ask = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    best_bid = np.zeros(n, dtype=np.int64)
-    for v in md.venues:
-        rows = np.flatnonzero(md.venue == v)
-        pos = np.searchsorted(md.ts_event[rows], grid, side="right") - 1
-        ok = pos >= 0
-        r = rows[np.clip(pos, 0, None)]
-        ask = np.where(ok & (md.ask_sz[r, 0] > 0), md.ask_px[r, 0], np.iinfo(np.int64).max)
-        bid = np.where(ok & (md.bid_sz[r, 0] > 0), md.bid_px[r, 0], 0)
-        best_ask = np.minimum(best_ask, ask)
-        best_bid = np.maximum(best_bid, bid)
-    none = np.iinfo(np.int64).max
-    return {
-        "ts_ns": [int(t) for t in grid],
-        "best_bid": [units_to_decimal(int(b)) if b > 0 else None for b in best_bid],
-        "best_ask": [units_to_decimal(int(a)) if a != none else None for a in best_ask],
-    }

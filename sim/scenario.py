@@ -46,13 +46,20 @@ class DataSpec:
 
 @attrs.frozen
 class VenueSpec:
-    """One venue's settings as written (dollars per share, microseconds)."""
+    """One venue's settings as written: shorthand values (1e-9 dollars, ns) and model tables.
+
+    ``fee``/``rebate`` are shorthand for a maker-taker fee model and
+    ``latency_ns``/``response_latency_ns`` for constant latencies; ``models`` holds
+    the models given as tables (``[venues.2.latency] model = "lognormal" ...``), by
+    family (see ``venues.models``).
+    """
 
     fee: int | None = None
     rebate: int | None = None
     latency_ns: int | None = None
     response_latency_ns: int | None = None
     name: str | None = None
+    models: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -100,17 +107,6 @@ class WalkForwardSpec:
     windows: int = 2
 
 
-QUEUE_MODELS = ("proportional", "front_first", "probabilistic")
-
-
-@attrs.frozen
-class QueueSpec:
-    """Which queue model attributes cancellations at our price (see ``venues.queue``)."""
-
-    model: str = "proportional"
-    power: float = 2.0
-
-
 @attrs.frozen
 class Scenario:
     """A whole scenario: data, order, venues, strategies, sweep, seed."""
@@ -125,7 +121,7 @@ class Scenario:
     baselines: dict[str, str] = attrs.field(factory=dict)
     optimized: str | None = None
     walk_forward: WalkForwardSpec | None = None
-    queue: QueueSpec = QueueSpec()
+    queue: Any = None
     study: StudySpec | None = None
     raw: dict[str, Any] = attrs.field(factory=dict)
 
@@ -211,22 +207,38 @@ def _parse_order(w: str, raw: Any) -> int:
     return quantity
 
 
+#: Shorthand keys of a venue table, and the model family each one stands for.
+_SHORTHAND = {"fee": "fees", "rebate": "fees", "latency_us": "latency", "response_latency_us": "latency"}
+
+
 def _parse_venues(w: str, raw: Any) -> dict[str, VenueSpec]:
+    from venues.models import FAMILIES
+
     venues = {}
     for key, table in _table(f"{w}: [venues]", raw).items():
         where = f"{w}: [venues.{key}]"
-        if key != "default" and not key.isdigit():
-            raise ScenarioError(f"{where}: venue keys are publisher ids or 'default'")
+        if key != "default" and not (key.isdigit() and str(int(key)) == key):
+            raise ScenarioError(f"{where}: venue keys are publisher ids (no leading zeros) or 'default'")
         table = _table(where, table)
-        _check_keys(where, table, {"fee", "rebate", "latency_us", "response_latency_us", "name"})
-        latency = _microseconds(where, table, "latency_us")
-        response = _microseconds(where, table, "response_latency_us")
+        _check_keys(where, table, {*_SHORTHAND, "name", *FAMILIES})
+        models = {
+            family: registry.build(f"{where}.{family}", table[family])
+            for family, registry in FAMILIES.items()
+            if family in table
+        }
+        for short, family in _SHORTHAND.items():
+            if short in table and family in models:
+                raise ScenarioError(f"{where}: give {short} or a [{family}] table, not both")
+        name = table.get("name")
+        if name is not None and not isinstance(name, str):
+            raise ScenarioError(f"{where} name: expected a string, got {name!r}")
         venues[key] = VenueSpec(
             fee=dollars_to_units(f"{where} fee", table["fee"]) if "fee" in table else None,
             rebate=dollars_to_units(f"{where} rebate", table["rebate"]) if "rebate" in table else None,
-            latency_ns=latency,
-            response_latency_ns=response,
-            name=table.get("name"),
+            latency_ns=_microseconds(where, table, "latency_us"),
+            response_latency_ns=_microseconds(where, table, "response_latency_us"),
+            name=name,
+            models=models,
         )
     return venues
 
@@ -282,29 +294,23 @@ def _parse_walk_forward(w: str, raw: Any, sweep: SweepSpec | None) -> WalkForwar
     return WalkForwardSpec(windows=windows)
 
 
-def _parse_queue(w: str, raw: Any) -> QueueSpec:
-    queue_table = _table(f"{w}: [queue]", raw)
-    _check_keys(f"{w}: [queue]", queue_table, {"model", "power"})
-    model = queue_table.get("model", "proportional")
-    if model not in QUEUE_MODELS:
-        raise ScenarioError(f"{w}: [queue] model: expected one of {', '.join(QUEUE_MODELS)}, got {model!r}")
-    power = queue_table.get("power", 2.0)
-    if isinstance(power, bool) or not isinstance(power, int | float) or not power > 0:
-        raise ScenarioError(f"{w}: [queue] power: must be a number > 0, got {power!r}")
-    if "power" in queue_table and model != "probabilistic":
-        raise ScenarioError(f"{w}: [queue] power: only the 'probabilistic' model takes a power")
-    return QueueSpec(model=model, power=float(power))
+def _parse_queue(w: str, raw: Any) -> Any:
+    """Return the run-wide queue model of ``[queue]`` (``None`` when absent: each venue's default)."""
+    from venues.models import QUEUE
+
+    if not raw:
+        return None
+    table = _table(f"{w}: [queue]", raw)
+    return QUEUE.build(f"{w}: [queue]", {"model": "proportional", **table})
 
 
 def _microseconds(where: str, table: dict[str, Any], key: str) -> int | None:
-    """Return ``table[key]`` (microseconds) in whole nanoseconds, or None when absent."""
+    """Return ``table[key]`` (microseconds, at most a minute) in whole nanoseconds, or None when absent."""
     value = table.get(key)
     if value is None:
         return None
-    finite = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < float("inf")
-    if not finite:
-        raise ScenarioError(f"{where}: {key}: must be a number >= 0, got {value!r}")
-    return int(round(value * 1000))
+    us = params.number(f"{where} {key}", value, lo=0, hi=60_000_000, unit="us")
+    return int(round(us * 1000))
 
 
 def _parse_sweep(where: str, table: dict[str, Any], names: list[str]) -> SweepSpec:

@@ -5,8 +5,8 @@ that do not overlap (window ``i`` ends one nanosecond before window ``i + 1``
 starts). For each consecutive pair, the scenario's sweep runs on window ``i``
 (in-sample); the best parameter set (``sim.results.choose_best``) is then run,
 with every other strategy of the scenario (the baselines), on window ``i + 1``
-(out-of-sample), where nothing is tuned. Each run is an ordinary
-``sim.runner.run_scenario`` on the data cut to its window.
+(out-of-sample), where nothing is tuned. Each run is an ordinary replay
+(``sim.replay.replay_scenario``) of the data cut to its window.
 """
 
 from __future__ import annotations
@@ -16,9 +16,17 @@ from typing import Any
 
 import attrs
 
+from feeds.feed import MemoryFeed
 from feeds.market import MarketData
 from feeds.timeparse import format_ns
+from sim.replay import replay_scenario, window_bounds
 from sim.scenario import Scenario, ScenarioError
+
+
+def _replay(scenario: Scenario, md: MarketData) -> dict[str, Any]:
+    if len(md) == 0:
+        raise ScenarioError(f"{scenario.path}: [walk_forward]: a window has no market data")
+    return replay_scenario(scenario, MemoryFeed(md))
 
 
 def split_windows(start_ns: int, end_ns: int, windows: int) -> list[tuple[int, int]]:
@@ -83,24 +91,22 @@ def run_walk_forward(
         bounds, ``best_parameters``, the savings in bps against each baseline
         in-sample and out-of-sample, and each strategy's cash in both.
     """
-    from sim.runner import run_scenario, window_bounds
-
     if scenario.sweep is None:
         raise ScenarioError(f"{scenario.path}: [walk_forward] needs a [sweep] to tune")
     count = scenario.walk_forward.windows if scenario.walk_forward is not None else 2
-    start_ns, end_ns = window_bounds(scenario, md)
+    start_ns, end_ns = window_bounds(scenario, MemoryFeed(md).info)
     bounds = split_windows(start_ns, end_ns, count)
     total = 2 * (count - 1)
     out = []
     for i in range(count - 1):
         (tune_start, tune_end), (test_start, test_end) = bounds[i], bounds[i + 1]
         tune = _in_window(scenario, tune_start, tune_end)
-        in_sample = run_scenario(tune, md.window(tune_start, tune_end))
+        in_sample = _replay(tune, md.window(tune_start, tune_end))
         if progress is not None:
             progress(2 * i + 1, total)
         best = dict(in_sample["best_parameters"])
         test = _tuned(_in_window(scenario, test_start, test_end), best)
-        out_of_sample = run_scenario(test, md.window(test_start, test_end))
+        out_of_sample = _replay(test, md.window(test_start, test_end))
         if progress is not None:
             progress(2 * i + 2, total)
         out.append(

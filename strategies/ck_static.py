@@ -23,13 +23,13 @@ force on thousands of random books).
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
+import attrs
 import numpy as np
 
-from strategies.base import ParameterError, Strategy
+from strategies.base import LaneStrategy
+from venues.params import param
 from venues.view import BookView
 
 #: The allocator's step: venues get whole multiples of this many shares.
@@ -142,7 +142,20 @@ def allocate(
     return np.array(split, dtype=np.int64)
 
 
-class CkStatic(Strategy):
+#: Bounds on the trial's penalties, dollars per share: past them a value is a typo.
+_PENALTY = dict(lo=0.0, hi=1_000.0, unit="$/share")
+
+
+@attrs.frozen
+class CkStaticParams:
+    """The trial's three penalties (dollars per share); none of them can change a decision."""
+
+    lambda_over: float = param(0.4, **_PENALTY, doc="penalty per share bought beyond the target")
+    lambda_under: float = param(0.6, **_PENALTY, doc="penalty per share left unfilled")
+    theta_queue: float = param(0.3, **_PENALTY, doc="the trial's queue penalty")
+
+
+class CkStatic(LaneStrategy):
     """The trial's static take-only allocator, run at every book update for every lane.
 
     At each update, each lane with open quantity ``R`` (remaining less in-flight)
@@ -166,33 +179,25 @@ class CkStatic(Strategy):
     """
 
     kind = "ck_static"
-    vectorized = True
-    defaults = {"lambda_over": 0.4, "lambda_under": 0.6, "theta_queue": 0.3}
-
-    def __init__(self, params: Sequence[Mapping[str, Any]], **kwargs: Any):
-        super().__init__(params, **kwargs)
-        for lane in self.params:
-            for name, value in lane.items():
-                if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-                    raise ParameterError(f"{self.kind}: {name} must be a finite number, got {value!r}")
+    Params = CkStaticParams
 
     def on_book(self, view: BookView) -> None:
         need = self.target - self.filled - self.pending
         # Offered sizes never exceed displayed ones, so a lane the displayed lots cannot
         # cover is infeasible: reject the common case without building the offered array.
-        displayed = int((view.ask_sz[:, 0] // LOT).sum()) * LOT
+        displayed = int((view.far_sz[:, 0] // LOT).sum()) * LOT
         live = (need > 0) & (need % LOT == 0) & (need <= displayed)
         if not live.any():
             return
-        offered = self.available_asks()[:, :, 0]
+        offered = self.offered()[:, :, 0]
         # Lots still displayed but already ours pass the first check at every update until
         # the feed shows them replenished; allocating for such lanes would find nothing.
         live &= (offered // LOT).sum(axis=1) * LOT >= need
         if not live.any():
             return
-        ask_px = view.ask_px[:, 0]
+        far_px = view.far_px[:, 0]
         # One vectorised greedy for all lanes: it costs about what one lane costs, while
         # grouping identical lanes first (np.unique over rows) was measured several times slower.
-        split, _ = allocate_lanes(np.where(live, need, 0), ask_px, offered, view.fee)
+        split, _ = allocate_lanes(np.where(live, need, 0), far_px, offered, view.fee)
         for k in np.flatnonzero(split.any(axis=0)).tolist():
-            self.buy(k, split[:, k], int(ask_px[k]))
+            self.take(k, split[:, k], int(far_px[k]))

@@ -39,29 +39,43 @@ Never more than the target
     other lanes still trade cannot cancel alone (an order carries every lane), so
     its resting shares are capped at the venue: the engine's ``headroom(owner)`` (target
     less filled less marketable shares in flight) bounds every maker fill, and
-    ``venues.resting.RestingBook`` books the excess as cancelled. That cap also
+    ``venues.book.VenueBook`` books the excess as cancelled. That cap also
     removes the residual risk of fills landing within a cancel's latency.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 
-from strategies.base import ParameterError, Strategy
+from strategies.base import LaneStrategy, ParameterError
 from strategies.ck_model import CostParamsBatch, round_allocation, sa_allocate, single_venue_optimum
 from strategies.outflow import OutflowEstimator
 from venues.orders import Fill, OrderKind, OrderReport
+from venues.params import param
 from venues.view import BookView
 
 _NS_PER_S = 1_000_000_000
 _DOLLAR = 1e9  # 1e-9 dollar units per dollar
 _COMMON = ("horizon_s", "estimation_s", "sa_samples")
+#: A window cut into more decisions than this is a typo, not a strategy.
+MAX_DECISIONS = 100_000
+_PENALTY = dict(lo=0.0, hi=1_000.0, unit="$/share")
+
+
+@attrs.frozen
+class ContKukanovParams:
+    """One Cont–Kukanov cost function (dollars per share) and the decision clock (seconds)."""
+
+    lambda_over: float = param(0.01, **_PENALTY, doc="penalty per share bought beyond the target")
+    lambda_under: float = param(0.05, **_PENALTY, doc="penalty per share left unfilled")
+    theta: float = param(0.0005, **_PENALTY, doc="impact cost per share sent")
+    horizon_s: float = param(10, lo=0.01, hi=86_400.0, unit="s", doc="time between decisions")
+    estimation_s: float = param(120, lo=0.01, hi=7 * 86_400.0, unit="s", doc="outflow history")
+    sa_samples: int = param(1000, kind=int, lo=1, hi=100_000, doc="iterations of the optimiser")
 
 
 @attrs.frozen(eq=False)
@@ -84,15 +98,7 @@ class Decision:
     waited: bool = False
 
 
-def _number(kind: str, name: str, value: Any, *, positive: bool = False) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (positive and value <= 0):
-        rule = "> 0" if positive else ">= 0"
-        raise ParameterError(f"{kind}: {name} must be a finite number {rule}, got {value!r}")
-    return float(value)
-
-
-class ContKukanov(Strategy):
+class ContKukanov(LaneStrategy):
     """Route by the Cont–Kukanov model: a market order and limit orders at each venue's best bid.
 
     Every lane is one cost function (``lambda_over``, ``lambda_under``, ``theta`` in
@@ -102,36 +108,25 @@ class ContKukanov(Strategy):
     """
 
     kind = "cont_kukanov"
-    vectorized = True
-    defaults = {
-        "lambda_over": 0.01,
-        "lambda_under": 0.05,
-        "theta": 0.0005,
-        "horizon_s": 10,
-        "estimation_s": 120,
-        "sa_samples": 1000,
-    }
-    aliases = {"theta_queue": "theta"}
+    Params = ContKukanovParams
 
-    def __init__(self, params: Sequence[Mapping[str, Any]], **kwargs: Any):
+    def __init__(self, params: Sequence[Any], **kwargs: Any):
         super().__init__(params, **kwargs)
         for name in _COMMON:
-            if len({p[name] for p in self.params}) != 1:
+            if len({getattr(p, name) for p in self.lane_params}) != 1:
                 raise ParameterError(f"{self.kind}: {name} must be the same in every parameter set")
-        first = self.params[0]
-        for p in self.params:
-            for name in ("lambda_over", "lambda_under", "theta"):
-                _number(self.kind, name, p[name])
-        horizon = _number(self.kind, "horizon_s", first["horizon_s"], positive=True)
-        history = _number(self.kind, "estimation_s", first["estimation_s"], positive=True)
-        if history < horizon:
+        first = self.lane_params[0]
+        if first.estimation_s < first.horizon_s:
             raise ParameterError(f"{self.kind}: estimation_s must be >= horizon_s")
-        samples = first["sa_samples"]
-        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-            raise ParameterError(f"{self.kind}: sa_samples must be a whole number >= 1, got {samples!r}")
-        self.horizon_ns = max(1, int(round(horizon * _NS_PER_S)))
-        self.history_ns = max(self.horizon_ns, int(round(history * _NS_PER_S)))
-        self.sa_samples = samples
+        self.horizon_ns = max(1, int(round(first.horizon_s * _NS_PER_S)))
+        self.history_ns = max(self.horizon_ns, int(round(first.estimation_s * _NS_PER_S)))
+        decisions = max(self.end_ns - self.start_ns, 0) // self.horizon_ns
+        if decisions > MAX_DECISIONS:
+            raise ParameterError(
+                f"{self.kind}: horizon_s = {first.horizon_s} makes {decisions:,} decisions in the window "
+                f"(at most {MAX_DECISIONS:,})"
+            )
+        self.sa_samples = first.sa_samples
         self.lambda_over = self.param("lambda_over")
         self.lambda_under = self.param("lambda_under")
         self.theta = self.param("theta")
@@ -151,8 +146,12 @@ class ContKukanov(Strategy):
         )
         self.call_at(self.start_ns, self._horizon)
 
-    def on_book(self, view: BookView) -> None:
-        self.estimator.update(view)
+    @property
+    def watching(self) -> bool:
+        return False  # it decides on its own clock; the tape feeds its estimate
+
+    def on_tape(self, rows, venue_index: np.ndarray) -> None:
+        self.estimator.update(rows, venue_index)
 
     def on_fill(self, fill: Fill) -> None:
         if self.done and not self._closing:
@@ -197,11 +196,11 @@ class ContKukanov(Strategy):
         if not need.any():
             return
         zeros = np.zeros((self.lanes, k), dtype=np.int64)
-        bid = view.best_bid()
-        ask = view.best_ask()
-        queue = np.where(bid > 0, view.bid_sz[:, 0], 0)
+        bid, bid_ok = view.best_near()
+        ask, ask_ok = view.best_far()
+        queue = np.where(bid_ok, view.near_sz[:, 0], 0)
         now = self.now
-        if not self.estimator.ready(now) or not (ask > 0).any() or not (bid > 0).any():
+        if not self.estimator.ready(now) or not ask_ok.any() or not bid_ok.any():
             empty = np.zeros((0, k), dtype=np.int64)
             self.decisions.append(Decision(now, need, np.zeros_like(need), zeros, queue, empty, waited=True))
             return
@@ -212,15 +211,14 @@ class ContKukanov(Strategy):
         self._send_market(view, market)
         for v in range(k):
             if limit[:, v].any():
-                order_id = self.rest(v, limit[:, v], int(bid[v]))
+                order_id = self.post(v, limit[:, v], int(bid[v]))
                 self._working[order_id] = (v, OrderKind.LIMIT)
 
     def cost_params(self, view: BookView, venues: np.ndarray) -> CostParamsBatch:
         """Return each lane's cost function at the current books, for the venues ``venues``."""
-        bid, ask = view.best_bid(), view.best_ask()
-        quoted = ask > 0
+        (bid, bid_ok), (ask, quoted) = view.best_near(), view.best_far()
         best_ask = int(ask[quoted].min())
-        h = max(best_ask - int(bid.max()), 0) / 2 / _DOLLAR
+        h = max(best_ask - int(bid[bid_ok].max()), 0) / 2 / _DOLLAR
         taker = np.flatnonzero(quoted)[np.argmin((ask + view.fee)[quoted])]
         f = float(view.fee[taker]) / _DOLLAR
         r = view.rebate[venues].astype(np.float64) / _DOLLAR
@@ -242,11 +240,11 @@ class ContKukanov(Strategy):
         k = view.venues
         market = need.copy()
         limit = np.zeros((self.lanes, k), dtype=np.int64)
-        usable = np.flatnonzero(view.best_bid() > 0)
+        usable = np.flatnonzero(view.best_near()[1])
         if usable.size == 0:
             return market, limit
         params = self.cost_params(view, usable)
-        queue = view.bid_sz[usable, 0]
+        queue = view.near_sz[usable, 0]
         samples = xi[:, usable]
         live = np.flatnonzero(need > 0)
         if usable.size == 1:
@@ -264,8 +262,8 @@ class ContKukanov(Strategy):
     def _send_market(self, view: BookView, market: np.ndarray) -> None:
         if not market.any():
             return
-        offered = self.available_asks()
-        ask_px, ask_sz, fee = view.ask_px, view.ask_sz, view.fee
+        offered = self.offered()
+        ask_px, ask_sz, fee = view.far_px, view.far_sz, view.fee
         levels = sorted(
             (int(ask_px[v, lv]) + int(fee[v]), v, lv)
             for v in range(view.venues)
@@ -285,5 +283,5 @@ class ContKukanov(Strategy):
                     break
         for v in range(view.venues):
             if qty[v].any():
-                order_id = self.buy(v, qty[v], limit_px[v])
+                order_id = self.take(v, qty[v], limit_px[v])
                 self._working[order_id] = (v, OrderKind.MARKETABLE)

@@ -22,8 +22,6 @@ from collections import deque
 
 import numpy as np
 
-from venues.view import BookView
-
 
 class OutflowEstimator:
     """Rolling empirical law of each venue's best-bid queue outflow over a horizon.
@@ -76,30 +74,22 @@ class OutflowEstimator:
 
     # -- feed -------------------------------------------------------------------------
 
-    def update(self, view: BookView) -> None:
-        """Account the rows the feed applied at ``view.ts`` (``view.batch_start:batch_stop``)."""
-        start, stop = view.batch_start, view.batch_stop
-        if stop <= start:
+    def update(self, rows, venue_index: np.ndarray) -> None:
+        """Account a batch of feed rows (a ``MarketData`` slice, in time order) with their venue indices."""
+        if len(rows) == 0:
             return
-        ts = int(view.column("ts_event")[start])
-        self._advance(ts)
-        venue = view.column("venue")
-        bid_px = view.column("bid_px")
-        bid_sz = view.column("bid_sz")
-        if stop - start == 1:
-            self._row(int(venue[start]), int(bid_px[start, 0]), int(bid_sz[start, 0]))
-            return
-        rows = zip(
-            venue[start:stop].tolist(),
-            bid_px[start:stop, 0].tolist(),
-            bid_sz[start:stop, 0].tolist(),
-            strict=True,
-        )
-        for v, p, s in rows:
-            self._row(v, p, s)
+        ts = rows.ts_event.tolist()
+        px = rows.bid_px[:, 0].tolist()
+        sz = rows.bid_sz[:, 0].tolist()
+        ks = np.asarray(venue_index).tolist()
+        last_ts = None
+        for t, k, p, z in zip(ts, ks, px, sz, strict=True):
+            if t != last_ts:
+                self._advance(t)
+                last_ts = t
+            self._row_k(k, p, z)
 
-    def _row(self, venue_id: int, px: int, sz: int) -> None:
-        k = self._index[venue_id]
+    def _row_k(self, k: int, px: int, sz: int) -> None:
         if sz <= 0:
             px, sz = 0, 0
         if self._seen[k]:

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from strategies.base import ParameterError, Strategy
+from strategies.best_ask import take_best_levels
+from venues.params import param
 from venues.view import BookView
 
 _NS_PER_S = 1_000_000_000
+#: A window cut into more buckets than this is a typo (a timer per bucket would never end).
+MAX_BUCKETS = 1_000_000
+
+
+@attrs.frozen
+class TwapParams:
+    """TWAP's one parameter: how long a bucket lasts."""
+
+    bucket_s: float = param(60, lo=0.001, hi=86_400.0, unit="s", doc="bucket length")
 
 
 class Twap(Strategy):
-    """Buy equal slices of the target in fixed time buckets, taking the cheapest best asks.
+    """Buy (or sell) equal slices of the target in fixed time buckets, taking the cheapest best asks.
 
     The window ``[start_ns, end_ns]`` is cut into ``n = ceil((end_ns - start_ns) /
     bucket)`` buckets (at least one); bucket ``b`` covers ``[start_ns + b * bucket,
@@ -27,28 +37,25 @@ class Twap(Strategy):
     shares (integer division; the last bucket reaches ``target`` exactly). At every
     book update, and at each bucket's start even if the feed is quiet, it buys up to
     ``schedule(b) - filled - pending`` with marketable orders at the level-0 asks
-    still offered to it, cheapest first (ties: the venue listed first), each limited
-    at that ask. When a bucket starts at the instant of a book update, it trades on
+    still offered to it, best price first (ties: the venue listed first), each limited
+    at that price. When a bucket starts at the instant of a book update, it trades on
     the updated books. What a bucket could not buy rolls into the next one; it never
     buys more than the target, and it decides from the current books only.
     """
 
     kind = "twap"
-    defaults = {"bucket_s": 60}
+    Params = TwapParams
 
-    def __init__(self, params: Sequence[Mapping[str, Any]], **kwargs: Any):
+    def __init__(self, params: Any, **kwargs: Any):
         super().__init__(params, **kwargs)
-        bucket_s = self.params[0]["bucket_s"]
-        number = isinstance(bucket_s, numbers.Real) and not isinstance(bucket_s, bool)
-        if not (number and math.isfinite(bucket_s) and bucket_s > 0):
-            raise ParameterError(
-                f"{self.kind}: bucket_s must be a positive number of seconds, got {bucket_s!r}"
-            )
-        self.bucket_ns = int(Decimal(str(bucket_s)) * _NS_PER_S)
-        if self.bucket_ns <= 0:
-            raise ParameterError(f"{self.kind}: bucket_s is shorter than a nanosecond: {bucket_s!r}")
+        self.bucket_ns = int(Decimal(str(self.p.bucket_s)) * _NS_PER_S)
         span = max(self.end_ns - self.start_ns, 0)
         self.buckets = max(1, -(-span // self.bucket_ns))
+        if self.buckets > MAX_BUCKETS:
+            raise ParameterError(
+                f"{self.kind}: bucket_s = {self.p.bucket_s} cuts the window into {self.buckets:,} buckets "
+                f"(at most {MAX_BUCKETS:,})"
+            )
         self._view: BookView | None = None
         # The schedule only changes at bucket boundaries: keep the current bucket's
         # value and the span of instants it holds for, so most book updates cost a compare.
@@ -70,6 +77,11 @@ class Twap(Strategy):
     def on_start(self, view: BookView) -> None:
         self._view = view
         self.call_at(self.start_ns, self._bucket_starts)
+
+    @property
+    def watching(self) -> bool:
+        # Books matter only while this bucket's schedule is not yet sent; bucket starts are timers.
+        return self._due_at(self.now) - int(self.filled[0]) - int(self.pending[0]) > 0
 
     def on_book(self, view: BookView) -> None:
         # The engine calls on_book at the instant it shows: view.ts is now.
@@ -104,14 +116,5 @@ class Twap(Strategy):
 
     def _trade(self, view: BookView, now: int) -> None:
         need = self._due_at(now) - int(self.filled[0]) - int(self.pending[0])
-        if need <= 0 or not view.ask_sz[:, 0].any():
-            return
-        offered = self.available_asks()[0, :, 0]
-        ask_px = view.ask_px[:, 0]
-        ranked = sorted((int(ask_px[k]), k) for k in range(view.venues) if offered[k] > 0)
-        for px, k in ranked:
-            qty = min(need, int(offered[k]))
-            self.buy(k, qty, px)
-            need -= qty
-            if need == 0:
-                break
+        if need > 0 and view.far_sz[:, 0].any():
+            take_best_levels(self, view, need)

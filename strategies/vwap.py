@@ -45,24 +45,24 @@ def proportional_split(remaining: int, sizes: np.ndarray) -> np.ndarray:
 
 
 class Vwap(Strategy):
-    """Split what is open across venues in proportion to their offered best-ask sizes.
+    """Split what is open across venues in proportion to their offered best far sizes.
 
     At every book update, with ``R`` the open quantity (remaining less in-flight) and
-    ``s_v`` the level-0 ask size still offered to us at venue ``v`` (``S = sum s_v``):
+    ``s_v`` the level-0 far size (the best ask of a buy) still offered to us at venue ``v`` (``S = sum s_v``):
     if ``R >= S`` it takes every venue's offered size; otherwise venue ``v`` gets
     ``q_v = floor(R * s_v / S)`` and the leftover ``R - sum q_v`` goes one share at a
     time to the venues in descending order of the fractional remainder
     ``R * s_v / S - q_v`` (ties: lower venue index first). Each ``q_v`` is sent as a
-    marketable order limited at venue ``v``'s level-0 ask. Fees and prices do not
-    enter the split.
+    marketable order limited at venue ``v``'s level-0 far price. Fees and prices do
+    not enter the split.
     """
 
     kind = "vwap"
 
     def on_book(self, view: BookView) -> None:
-        need = int(self.open_qty()[0])
-        if need <= 0 or not view.ask_sz[:, 0].any():
+        need = self.open_qty()
+        if need <= 0 or not view.far_sz[:, 0].any():
             return
-        split = proportional_split(need, self.available_asks()[0, :, 0])
+        split = proportional_split(need, self.offered()[:, 0])
         for k in np.flatnonzero(split).tolist():
-            self.buy(k, int(split[k]), int(view.ask_px[k, 0]))
+            self.take(k, int(split[k]), int(view.far_px[k, 0]))

@@ -80,8 +80,8 @@ def make_md(rows: Sequence[dict], source: str = "hand-built") -> MarketData:
 
 def venue(venue_id: int, fee: str = "0", rebate: str = "0", latency_ns: int = 0) -> VenueConfig:
     """A venue config from dollar strings."""
-    return VenueConfig(
-        venue_id=venue_id, fee=price_to_units(fee), rebate=price_to_units(rebate), latency_ns=latency_ns
+    return VenueConfig.flat(
+        venue_id, fee=price_to_units(fee), rebate=price_to_units(rebate), latency_ns=latency_ns
     )
 
 

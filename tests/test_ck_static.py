@@ -215,7 +215,7 @@ def test_ck_static_waits_until_lots_cover_remaining_then_splits_exactly():
 
 
 def test_ck_static_lanes_with_different_parameters_trade_identically():
-    params = ({"lambda_over": 0.2, "lambda_under": 1.1, "theta_queue": 0.9}, {}, {"lambda_over": 1e9})
+    params = ({"lambda_over": 0.2, "lambda_under": 1.1, "theta_queue": 0.9}, {}, {"lambda_over": 1000.0})
     _, ledger = run_engine(waits_then_splits_market(), fees_abc(), CkStatic, params=params, target=1000)
     assert ledger.cash.tolist() == [usd("9995.20")] * 3
     assert ledger.venue_shares.tolist() == [[0, 600, 400]] * 3

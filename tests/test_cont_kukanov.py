@@ -13,7 +13,6 @@ from strategies.ck_model import CostParams, CostParamsBatch, sa_allocate, single
 from strategies.cont_kukanov import ContKukanov
 from venues.config import VenueConfig
 from venues.orders import Liquidity, OrderKind
-from venues.resting import RestingBook
 
 FAST = {"horizon_s": 1, "estimation_s": 3, "sa_samples": 200}
 
@@ -27,13 +26,13 @@ class Recording(ContKukanov):
         super().__init__(*args, **kwargs)
         self.sent = []
 
-    def buy(self, venue, qty, limit_px):
+    def take(self, venue, qty, limit_px):
         self.sent.append((self.now, OrderKind.MARKETABLE, venue, np.array(qty), int(limit_px)))
-        return super().buy(venue, qty, limit_px)
+        return super().take(venue, qty, limit_px)
 
-    def rest(self, venue, qty, limit_px):
+    def post(self, venue, qty, limit_px):
         self.sent.append((self.now, OrderKind.LIMIT, venue, np.array(qty), int(limit_px)))
-        return super().rest(venue, qty, limit_px)
+        return super().post(venue, qty, limit_px)
 
 
 def one_venue_rows(seed=3, n=60):
@@ -72,34 +71,55 @@ def run(md, venues, params, *, target, end_ns, cls=Recording, seed=1):
         start_ns=T0,
         end_ns=end_ns,
         seed=seed,
-        resting_factory=RestingBook.for_venue,
     )
     outcome = engine.run()
     return engine.strategies[0], outcome.ledgers[0]
 
 
-def test_theta_queue_is_an_alias_of_theta():
-    assert ContKukanov.resolve_params({"theta_queue": 0.002})["theta"] == 0.002
+def _order():
+    from strategies.base import Order
+
+    return Order(side="buy", target=1, start_ns=0, end_ns=1)
+
+
+def test_parameters_have_one_name_from_the_scenario_to_the_decision():
+    # theta is theta: the trial's theta_queue belongs to ck_static, and is refused here by name.
+    assert ContKukanov.parse_params({"theta": 0.002}).theta == 0.002
+    with pytest.raises(ParameterError, match="unknown parameter 'theta_queue'"):
+        ContKukanov.parse_params({"theta_queue": 0.002})
     strategy = ContKukanov(
-        [{"theta_queue": 0.002}, {}],
-        target=1,
-        start_ns=0,
-        end_ns=1,
+        [ContKukanov.parse_params({"theta": 0.002}), ContKukanov.parse_params({})],
+        order=_order(),
         venue_ids=(1,),
         rng=np.random.default_rng(0),
+        router=None,
     )
     assert strategy.theta.tolist() == [0.002, 0.0005]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"horizon_s": 1e-12}, r"horizon_s: must be in \[0.01, 86,400\] s"),
+        ({"sa_samples": 1e9}, "sa_samples: expected a whole number"),
+        ({"sa_samples": 10**9}, r"sa_samples: must be in \[1, 100,000\]"),
+        ({"lambda_over": float("inf")}, "lambda_over: expected a finite number"),
+        ({"theta": [1]}, "theta: expected a finite number"),
+    ],
+)
+def test_parameters_out_of_range_are_named_with_their_range(given, message):
+    with pytest.raises(ParameterError, match=message):
+        ContKukanov.parse_params(given, "s.toml: strategy 'ck'")
 
 
 def test_clock_parameters_must_match_across_lanes():
     with pytest.raises(ParameterError, match="horizon_s"):
         ContKukanov(
-            [{"horizon_s": 1}, {"horizon_s": 2}],
-            target=1,
-            start_ns=0,
-            end_ns=1,
+            [ContKukanov.parse_params({"horizon_s": 1}), ContKukanov.parse_params({"horizon_s": 2})],
+            order=_order(),
             venue_ids=(1,),
             rng=np.random.default_rng(0),
+            router=None,
         )
 
 
@@ -186,8 +206,8 @@ def test_no_look_ahead_data_after_t_does_not_change_what_was_sent_before_t():
 def synthetic(seconds=90):
     md = generate(SynthConfig(seconds=seconds))
     venues = [
-        VenueConfig(
-            venue_id=r["venue"],
+        VenueConfig.flat(
+            r["venue"],
             fee=int(round(r["fee_per_share"] * 1e9)),
             rebate=int(round(r["rebate_per_share"] * 1e9)),
             latency_ns=r["latency_ns"],

@@ -24,9 +24,7 @@ def market():
 
 
 def fills(response_latency_ns):
-    venue = VenueConfig(
-        venue_id=1, fee=0, rebate=0, latency_ns=500 * MS, response_latency_ns=response_latency_ns
-    )
+    venue = VenueConfig.flat(1, latency_ns=500 * MS, response_latency_ns=response_latency_ns)
     _, ledger = run_engine(market(), [venue], BestAsk, target=300)
     return [(f.ts - T0, int(f.qty[0])) for f in ledger.fills if not f.catch_up], ledger
 

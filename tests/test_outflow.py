@@ -6,23 +6,22 @@ import numpy as np
 from conftest import SEC, T0, book_row, make_md
 
 from strategies.outflow import OutflowEstimator
-from venues.view import BookView
 
 
 def replay(rows, estimator):
-    """Feed ``rows`` to ``estimator`` one ``ts_event`` group at a time, like the engine."""
+    """Feed ``rows`` to ``estimator`` one ``ts_event`` group at a time (the engine may batch more)."""
     md = make_md(rows)
-    view = BookView(md, (1, 2), fee=[0, 0], rebate=[0, 0])
+    index = {1: 0, 2: 1}
+    venue_index = np.array([index[int(v)] for v in md.venue], dtype=np.int64)
     ts = md.ts_event
     start = 0
     while start < len(md):
         stop = start + 1
         while stop < len(md) and ts[stop] == ts[start]:
             stop += 1
-        view.batch_start, view.batch_stop, view.ts = start, stop, int(ts[start])
-        estimator.update(view)
+        estimator.update(md.take(slice(start, stop)), venue_index[start:stop])
         start = stop
-    return view
+    return md
 
 
 def bids(px, sz):

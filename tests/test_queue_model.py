@@ -290,23 +290,38 @@ def test_trade_at_our_price_after_level_cancelled_fills_us_first():
 
 
 @pytest.mark.parametrize("model", ALL_MODELS)
-def test_trade_below_our_price_fills_in_full(model):
+def test_trade_below_our_price_fills_up_to_the_printed_size(model):
+    # A 30-share sale a tick below our 100-share bid: that seller reached us first, with 30.
     t = joined(model)
-    fills = t.on_trade(1, P - TICK, 10)
-    assert [int(f.qty[0]) for f in fills] == [100]
-    assert fills[0].complete
+    fills = t.on_trade(1, P - TICK, 30)
+    assert [int(f.qty[0]) for f in fills] == [30]
+    assert not fills[0].complete
+    # A 500-share sale below fills the 70 left, no more.
+    fills = t.on_trade(2, P - TICK, 500)
+    assert [int(f.qty[0]) for f in fills] == [70] and fills[0].complete
 
 
 @pytest.mark.parametrize("ask", [P, P - TICK])
-def test_best_ask_at_or_below_our_price_fills_in_full(ask):
+def test_best_ask_at_or_below_our_price_fills_up_to_the_ask_shown(ask):
+    # show() offers 300 at the ask: all of our 100.
     t = joined(FrontFirst())
     assert show(t, 1, 300, ask=ask) == 100
 
 
-def test_remaining_fills_in_full_on_trade_through_after_partial_fill():
+def test_ask_shown_at_our_price_is_not_bought_twice():
+    # 40 offered at P on two rows in a row: 40 fill us, the second row gives nothing
+    # (the same 40 shares); the size rising to 100 is 60 new shares.
+    t = joined(FrontFirst(), qty=500)
+    bid_px, bid_sz = _pad([(P - TICK, 500)])
+    for ask_sz, expected in ((40, 40), (40, 0), (100, 60)):
+        ask_px, sz = _pad([(P, ask_sz)])
+        assert _qty(t.on_book(1, bid_px, bid_sz, ask_px, sz)) == expected
+
+
+def test_remaining_fills_up_to_the_print_on_trade_through_after_partial_fill():
     t = joined(FrontFirst(), displayed=50)
     assert trade(t, 1, 80) == 30
-    assert t.on_trade(2, P - 2 * TICK, 1)[0].qty.tolist() == [70]
+    assert t.on_trade(2, P - 2 * TICK, 1)[0].qty.tolist() == [1]
 
 
 def test_level_vanishing_by_cancels_is_not_a_fill_by_default():
@@ -314,8 +329,8 @@ def test_level_vanishing_by_cancels_is_not_a_fill_by_default():
     t = joined(Proportional())
     assert show(t, 1, 0) == 0
     assert ahead(t) == 0
-    # A sale a tick below us trades through: full fill.
-    assert trade(t, 2, 5, price=P - TICK) == 100
+    # A sale of 5 a tick below us trades through: those 5 reach us first.
+    assert trade(t, 2, 5, price=P - TICK) == 5
 
 
 def test_level_vanishing_fills_in_full_when_asked():
@@ -350,14 +365,14 @@ def test_lanes_fill_per_lane_and_complete_together():
     # One order, three lanes of 100, 0 and 250 shares; ahead 40.
     # Trade 90: 50 past the queue -> lanes fill 50, 0, 50.
     # Trade 120 (ahead 0): lanes fill min(120, 50) = 50, 0, min(120, 200) = 120.
-    # Ask down to P: lane 2 fills its last 80 and the order is complete.
+    # Ask down to P with 80 shown: lane 2 fills its last 80 and the order is complete.
     t = QueueTracker(FrontFirst())
     t.add(1, P, np.array([100, 0, 250]), 40)
     assert [f.qty.tolist() for f in t.on_trade(1, P, 90)] == [[50, 0, 50]]
     fills = t.on_trade(2, P, 120)
     assert [f.qty.tolist() for f in fills] == [[50, 0, 120]] and not fills[0].complete
     bid_px, bid_sz = _pad([(P - TICK, 5)])
-    ask_px, ask_sz = _pad([(P, 5)])
+    ask_px, ask_sz = _pad([(P, 80)])
     fills = t.on_book(3, bid_px, bid_sz, ask_px, ask_sz)
     assert [f.qty.tolist() for f in fills] == [[0, 0, 80]] and fills[0].complete
 
@@ -370,8 +385,49 @@ def test_orders_at_different_prices_are_tracked_apart():
     show(t, 1, 200)  # 100 cancelled at P only
     assert ahead(t, 1) == 200 and ahead(t, 2) == 500
     fills = t.on_trade(2, P - TICK, 10)  # a sale a tick below: through order 1, queue of order 2
-    assert [(f.key, f.qty.tolist()) for f in fills] == [(1, [100])]
+    assert [(f.key, f.qty.tolist()) for f in fills] == [(1, [10])]
     assert ahead(t, 2) == 490
+
+
+def test_one_print_fills_one_owners_orders_in_price_time_priority_up_to_its_size():
+    # One owner: order 1 at P (100), order 2 at P + TICK (60), order 3 at P - TICK
+    # behind 20 displayed (50). A 200-share sale at P - TICK reaches order 2 first
+    # (highest price: 60), then order 1 (100), leaving 40 at P - TICK: the 20 shown
+    # ahead of order 3 go first, then 20 fill order 3. 60 + 100 + 20 = 200, the print.
+    t = QueueTracker(FrontFirst())
+    t.add(1, P, 100, 300, owner=9)
+    t.add(2, P + TICK, 60, 0, owner=9)
+    t.add(3, P - TICK, 50, 20, owner=9)
+    fills = {f.key: int(f.qty[0]) for f in t.on_trade(1, P - TICK, 200)}
+    assert fills == {2: 60, 1: 100, 3: 20}
+    assert ahead(t, 3) == 0
+
+
+def test_one_print_fills_an_owners_orders_at_its_price_in_time_order():
+    # Orders 1 and 2 of one owner at P, order 1 first (ahead 50), order 2 later
+    # (ahead 80: 50 + 30 that joined in between). A print of 150 at P: 50 ahead, then
+    # order 1's 40, then the 30 between them count: 80 + 40 = 120 before order 2, which
+    # gets 30. Alone (its own owner) order 2 would count only its 80 ahead and get 70.
+    t = QueueTracker(FrontFirst())
+    t.add(1, P, 40, 50, owner=5)
+    t.add(2, P, 100, 80, owner=5)
+    assert {f.key: int(f.qty[0]) for f in t.on_trade(1, P, 150)} == {1: 40, 2: 30}
+    t = QueueTracker(FrontFirst())
+    t.add(1, P, 40, 50)
+    t.add(2, P, 100, 80)
+    assert {f.key: int(f.qty[0]) for f in t.on_trade(1, P, 150)} == {1: 40, 2: 70}
+
+
+def test_owners_do_not_share_a_print_but_lanes_of_one_owner_each_get_it():
+    # Owners 1 and 2 each rest 100 at P + TICK; a 30 print below reaches each (they
+    # never see each other). Lanes are separate worlds: a two-lane order of owner 3
+    # gets min(30, lane) per lane.
+    t = QueueTracker(FrontFirst())
+    t.add(1, P + TICK, 100, 0, owner=1)
+    t.add(2, P + TICK, 100, 0, owner=2)
+    t.add(3, P + TICK, np.array([10, 100]), 0, owner=3)
+    got = {f.key: f.qty.tolist() for f in t.on_trade(1, P, 30)}
+    assert got == {1: [30], 2: [30], 3: [10, 30]}
 
 
 def test_cancel_returns_what_was_left_and_stops_tracking():

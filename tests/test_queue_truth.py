@@ -78,11 +78,14 @@ def test_default_model_figures_are_pinned(report):
     # 44 orders behind the 100-lot at $13.11 take 2-28 shares at 16:51:49 in the model
     # and nothing until an ask comes down to them at 19:18:05 in truth.
     assert f.p90_error_s == pytest.approx(8776.2, abs=0.5)
-    for h in (HOUR, None):
-        full = report[h][DEFAULT].full_fill
-        assert full.outcome_agreement == 1.0
-        assert full.filled_truth == (46 if h else 406)
-        assert (full.median_error_s, full.p90_error_s) == (0.0, 0.0)
+    # A print below our bid fills us only up to its size (on both sides), so fewer
+    # orders are complete within the hour than first fill, and some later than that.
+    hour_full, day_full = report[HOUR][DEFAULT].full_fill, report[None][DEFAULT].full_fill
+    assert (hour_full.outcome_agreement, hour_full.filled_truth) == (1.0, 16)
+    assert (hour_full.median_error_s, hour_full.p90_error_s) == (0.0, 0.0)
+    assert (day_full.outcome_agreement, day_full.filled_truth) == (1.0, 406)
+    assert day_full.median_error_s == 0.0
+    assert day_full.p90_error_s == pytest.approx(59.18, abs=0.5)
     assert day.probes == 63319
     assert day.ahead_mae == pytest.approx(0.2167, abs=5e-4)
     assert day.ahead_exact == pytest.approx(0.9866, abs=5e-4)
@@ -163,7 +166,8 @@ def test_truth_execution_of_the_order_ahead_does_not_fill_us_but_one_behind_does
     # Order 1 (100 at P) rests; we enter at ts 2 behind it; order 2 (50 at P) joins
     # behind us at ts 3. At ts 4 order 1 trades in full (T, F, C): nothing for us.
     # At ts 5 order 2 trades 30: it stood behind us, so those 30 would have hit us.
-    # At ts 6 a bid a tick below trades: the market went through us, the last 70 fill.
+    # At ts 6 a bid of 10 a tick below rests and trades at ts 7: that seller went
+    # through our price and would have reached us first: 10 more fill us (40 left).
     events = _mbo(
         (1, "A", "B", P, 100, 1),
         (3, "A", "B", P, 50, 2),
@@ -180,13 +184,20 @@ def test_truth_execution_of_the_order_ahead_does_not_fill_us_but_one_behind_does
     truth = true_fills(events, _one_order(2))
     assert truth.ahead_on_entry.tolist() == [100]
     assert truth.times.first.tolist() == [5]
-    assert truth.times.full.tolist() == [7]
+    assert truth.times.full.tolist() == [NOT_FILLED]
 
 
-def test_truth_ask_at_our_price_fills_in_full():
-    events = _mbo((1, "A", "B", P, 100, 1), (3, "A", "A", P + TICK, 5, 2), (4, "A", "A", P, 5, 3))
+def test_truth_ask_at_our_price_fills_up_to_its_size():
+    # A sell order of 5 placed at our bid trades with us: 5 of our 100; 95 come from
+    # a sell of 200 placed a tick below.
+    events = _mbo(
+        (1, "A", "B", P, 100, 1),
+        (3, "A", "A", P + TICK, 5, 2),
+        (4, "A", "A", P, 5, 3),
+        (6, "A", "A", P - TICK, 200, 4),
+    )
     truth = true_fills(events, _one_order(2))
-    assert truth.times.first.tolist() == [4] and truth.times.full.tolist() == [4]
+    assert truth.times.first.tolist() == [4] and truth.times.full.tolist() == [6]
 
 
 def test_truth_order_that_grows_loses_its_place_and_queues_behind_us():

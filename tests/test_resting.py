@@ -9,7 +9,6 @@ from feeds.market import price_to_units as usd
 from sim.engine import Engine, StrategySlot
 from strategies.base import Strategy
 from venues.orders import Liquidity
-from venues.resting import RestingBook
 
 LAT = 1_000  # 1 microsecond order-entry latency
 
@@ -28,9 +27,9 @@ class Scripted(Strategy):
 
     def _act(self, what, v, qty, px):
         if what == "rest":
-            self.ids.append(self.rest(v, qty, usd(px)))
+            self.ids.append(self.post(v, qty, usd(px)))
         elif what == "buy":
-            self.ids.append(self.buy(v, qty, usd(px)))
+            self.ids.append(self.take(v, qty, usd(px)))
         else:
             self.cancel(v, self.ids[qty])
 
@@ -50,7 +49,6 @@ def run(rows, script, *, target, venues=None, end=None):
         start_ns=T0,
         end_ns=end or int(md.ts_event[-1]),
         seed=0,
-        resting_factory=RestingBook.for_venue,
     )
     outcome = engine.run()
     return engine, engine.strategies[0], outcome.ledgers[0]
@@ -73,7 +71,7 @@ def test_maker_fill_after_queue_ahead_trades_earns_rebate_and_records_queue_ahea
             price="10.00",
             size=350,
         ),
-        # A sell at 9.99 trades through our price: the other 50 fill.
+        # A sell of 60 at 9.99 trades through our price: it reaches our 50 first.
         book_row(
             T0 + 2 * SEC,
             1,
@@ -82,7 +80,7 @@ def test_maker_fill_after_queue_ahead_trades_earns_rebate_and_records_queue_ahea
             action="T",
             side="A",
             price="9.99",
-            size=10,
+            size=60,
         ),
     ]
     engine, s, ledger = run(rows, [(T0, "rest", 0, 100, "10.00")], target=100)
@@ -195,7 +193,7 @@ def test_maker_fills_never_take_an_owner_past_its_target():
             action="T",
             side="A",
             price="9.99",
-            size=1,
+            size=100,
         ),
         book_row(
             T0 + SEC,
@@ -205,7 +203,7 @@ def test_maker_fills_never_take_an_owner_past_its_target():
             action="T",
             side="A",
             price="9.99",
-            size=1,
+            size=100,
         ),
     ]
     venues = [venue(1, rebate="0.002", latency_ns=LAT), venue(2, rebate="0.002", latency_ns=LAT)]
@@ -218,12 +216,11 @@ def test_maker_fills_never_take_an_owner_past_its_target():
     assert int(s.pending[0]) == 0
 
 
-def test_snapshot_with_nothing_resting_does_no_work():
+def test_a_venue_with_nothing_resting_gives_the_replay_no_row_to_stop_at():
     rows = [book_row(T0, 1, **BOOK), book_row(T0 + SEC, 1, **BOOK)]
     engine, _, _ = run(rows, [], target=1)
-    book = engine.venues[0].resting
-    assert isinstance(book, RestingBook) and len(book) == 0
-    assert book._tracker is None  # no tracker was ever built
+    book = engine.venues[0].book
+    assert not book.busy and book.next_event() is None
 
 
 def test_lanes_rest_and_fill_independently():
@@ -254,7 +251,6 @@ def test_lanes_rest_and_fill_independently():
         start_ns=T0,
         end_ns=T0 + SEC,
         seed=0,
-        resting_factory=RestingBook.for_venue,
     )
     ledger = engine.run().ledgers[0]
     maker = ledger.fills[0]

@@ -116,13 +116,21 @@ def test_dollars_are_converted_exactly():
 
 
 def test_queue_model_is_chosen_by_name(tmp_path):
+    from venues.queue import FrontFirst, ProbabilisticQueue
+
     s = load(tmp_path, BASE + '\n[queue]\nmodel = "probabilistic"\npower = 0.5\n')
-    assert (s.queue.model, s.queue.power) == ("probabilistic", 0.5)
-    assert load(tmp_path, BASE).queue.model == "proportional"
-    with pytest.raises(ScenarioError, match=r"\[queue\] model: expected one of"):
+    assert s.queue == ProbabilisticQueue(power=0.5)
+    assert load(tmp_path, BASE).queue is None  # each venue's default
+    assert load(tmp_path, BASE + '\n[queue]\nmodel = "front_first"\n').queue == FrontFirst()
+    with pytest.raises(
+        ScenarioError, match=r"\[queue\]: unknown queue model 'fifo' \(installed: .*proportional"
+    ):
         load(tmp_path, BASE + '\n[queue]\nmodel = "fifo"\n')
-    with pytest.raises(ScenarioError, match="only the 'probabilistic' model takes a power"):
+    with pytest.raises(ScenarioError, match=r"\(front_first\): unknown parameter 'power'"):
         load(tmp_path, BASE + '\n[queue]\nmodel = "front_first"\npower = 2\n')
+    # An infinite power is refused when the file is read, not after the run.
+    with pytest.raises(ScenarioError, match=r"power: expected a finite number in \(0, 100\]"):
+        load(tmp_path, BASE + '\n[queue]\nmodel = "probabilistic"\npower = inf\n')
 
 
 def test_venue_settings_layer_scenario_over_default_over_source(tmp_path):
@@ -136,36 +144,57 @@ def test_venue_settings_layer_scenario_over_default_over_source(tmp_path):
     )
     by_id = {c.venue_id: c for c in venue_configs(s, venue_ids=(2, 5, 38), source="synthetic:venues=3")}
     # venue 5: fee and latency from [venues.5], rebate from [venues.default]
-    assert (by_id[5].fee, by_id[5].rebate, by_id[5].latency_ns, by_id[5].name) == (
+    five = by_id[5]
+    assert (five.fees.fee, five.fees.rebate, five.latency.entry_us, five.name) == (
         2_500_000,
         1_000_000,
-        350_000,
+        350,
         "BZX",
     )
-    # venue 2: fee and latency from the synthetic market's own settings ($0.0030, 100 us... as published)
+    # venue 2: fee and latency from the synthetic market's own settings ($0.0030, 150 us as published)
     from feeds.synthetic import default_venue_settings
 
     xnas = default_venue_settings(3)[0]
-    assert by_id[2].fee == 3_000_000 and by_id[2].latency_ns == xnas["latency_ns"]
-    assert by_id[2].rebate == 1_000_000
-    assert by_id[2].response_latency_ns == by_id[5].response_latency_ns == 80_000
-    with pytest.raises(ScenarioError, match="response_latency_us: must be a number >= 0"):
+    assert by_id[2].fees.fee == 3_000_000 and by_id[2].latency.entry_us * 1000 == xnas["latency_ns"]
+    assert by_id[2].fees.rebate == 1_000_000
+    assert by_id[2].latency.response_us == five.latency.response_us == 80
+    with pytest.raises(ScenarioError, match=r"response_latency_us: must be in \[0, 60,000,000\] us, got -1"):
         load(tmp_path, BASE + "\n[venues.default]\nresponse_latency_us = -1\n")
     with pytest.raises(ScenarioError, match=r"\[venues.7\]: no such venue"):
         venue_configs(load(tmp_path, BASE + "\n[venues.7]\nfee = 0.001\n"), venue_ids=(2, 5), source="x.csv")
+    # "02" is not venue 2: a key that would never match is refused, not ignored.
+    with pytest.raises(ScenarioError, match=r"\[venues.02\]: venue keys are publisher ids"):
+        load(tmp_path, BASE + "\n[venues.02]\nfee = 0.5\n")
 
 
-def test_queue_model_reaches_every_venue_resting_book(tmp_path):
-    from types import SimpleNamespace
+def test_venue_models_are_built_from_tables_by_registered_name(tmp_path):
+    from sim.runner import venue_configs
+    from venues.fees import Inverted
+    from venues.latency import LognormalLatency, RecordedFeedDelay
+    from venues.queue import FrontFirst
 
-    from sim.runner import resting_factory
-    from venues.queue import FrontFirst, ProbabilisticQueue, Proportional
-
-    fake_venue = SimpleNamespace(feed=None, view=SimpleNamespace(_md=None))
-    cases = [("", Proportional), ('\n[queue]\nmodel = "front_first"\n', FrontFirst)]
-    for extra, cls in cases:
-        book = resting_factory(load(tmp_path, BASE + extra))(fake_venue)
-        assert type(book.queue_model) is cls
-    probabilistic = load(tmp_path, BASE + '\n[queue]\nmodel = "probabilistic"\npower = 3\n')
-    book = resting_factory(probabilistic)(fake_venue)
-    assert isinstance(book.queue_model, ProbabilisticQueue) and book.queue_model.power == 3.0
+    s = load(
+        tmp_path,
+        BASE
+        + '\n[venues.default.latency]\nmodel = "lognormal"\nmedian_us = 200\nsigma = 0.5\n'
+        + '[venues.default.queue]\nmodel = "front_first"\n'
+        + '[venues.5.fees]\nmodel = "inverted"\ntaker_rebate = 0.001\nmaker_fee = 0.002\n'
+        + '[venues.5.feed]\nmodel = "ts_recv"\n',
+    )
+    by_id = {c.venue_id: c for c in venue_configs(s, venue_ids=(2, 5), source="x.csv")}
+    assert by_id[2].latency == by_id[5].latency == LognormalLatency(median_us=200, sigma=0.5)
+    assert by_id[2].queue == FrontFirst()
+    assert by_id[5].fees == Inverted(taker_rebate=1_000_000, maker_fee=2_000_000)
+    assert by_id[5].feed == RecordedFeedDelay()
+    # An inverted venue pays the taker and charges the maker.
+    assert by_id[5].fees.taker_per_share(10**10) == -1_000_000
+    assert by_id[5].fees.maker_per_share(10**10) == 2_000_000
+    for bad, message in [
+        ('[venues.2.latency]\nmodel = "warp"\n', "unknown latency model 'warp'"),
+        ('[venues.2.latency]\nmodel = "lognormal"\nsigma = 9\n', r"sigma: must be in \[0, 3\]"),
+        ("[venues.2.latency]\nmedian_us = 9\n", "missing key 'model'"),
+        ('[venues.2]\nfee = 0.001\n[venues.2.fees]\nmodel = "maker_taker"\n', "fee or a \\[fees\\] table"),
+        ('[venues.2.fees]\nmodel = "maker_taker"\nfee = 1e10\n', r"fee: must be a finite amount of dollars"),
+    ]:
+        with pytest.raises(ScenarioError, match=message):
+            load(tmp_path, BASE + "\n" + bad)

@@ -7,7 +7,7 @@ import pytest
 from conftest import SEC, T0, book_row, make_md, run_engine, venue
 
 from feeds.market import price_to_units as usd
-from strategies.base import ParameterError
+from strategies.base import Order, ParameterError
 from strategies.twap import Twap
 
 MIN = 60 * SEC
@@ -15,12 +15,11 @@ MIN = 60 * SEC
 
 def make_twap(target: int, start_ns: int, end_ns: int, bucket_s=60) -> Twap:
     return Twap(
-        [{"bucket_s": bucket_s}],
-        target=target,
-        start_ns=start_ns,
-        end_ns=end_ns,
+        [Twap.parse_params({"bucket_s": bucket_s})],
+        order=Order(side="buy", target=target, start_ns=start_ns, end_ns=end_ns),
         venue_ids=(1,),
         rng=np.random.default_rng(0),
+        router=None,
     )
 
 
@@ -45,9 +44,12 @@ def test_bucket_edges_belong_to_the_new_bucket():
 def test_fractional_bucket_and_bad_buckets():
     assert make_twap(100, T0, T0 + SEC, bucket_s=0.25).buckets == 4
     assert make_twap(100, T0, T0, bucket_s=60).buckets == 1  # an empty window is one bucket
-    for bad in (0, -5, float("inf"), "60"):
-        with pytest.raises(ParameterError):
+    for bad in (0, -5, float("inf"), "60", 1e-9):
+        with pytest.raises(ParameterError, match="bucket_s"):
             make_twap(100, T0, T0 + MIN, bucket_s=bad)
+    # 1 ms buckets over a day would be 86,400,000 timers: refused, the count named.
+    with pytest.raises(ParameterError, match="86,400,000 buckets"):
+        make_twap(100, T0, T0 + 86_400 * SEC, bucket_s=0.001)
 
 
 def three_venue_market():

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import simpy
 from conftest import T0, book_row, make_md, venue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.tape import Tape
+from venues.book import VenueBook
+from venues.latency import NoFeedDelay
 from venues.taken import TakenLiquidity
-from venues.venue import Venue
-from venues.view import BookView
-
-
-class Sink:
-    def __init__(self):
-        self.fills = []
-        self.reports = []
-
-    def on_fill(self, fill):
-        self.fills.append(fill)
-
-    def on_report(self, report):
-        self.reports.append(report)
 
 
 class ReferenceVenue:
@@ -88,23 +76,24 @@ def test_venue_matches_reference_share_by_share(events):
             for i, r in enumerate(rows)
         ]
     )
-    env = simpy.Environment()
-    view = BookView(md, (1,), fee=[0], rebate=[0])
-    sink = Sink()
-    v = Venue(env, 0, venue(1), view, sink, feed=md)
+    # The book is pure: a tape, the venue's settings and a list for what it emits; no engine.
+    tape = Tape((1,), [NoFeedDelay()], "buy")
+    tape.load(md)
+    fills = []
+    book = VenueBook(0, venue(1), tape, fills.append)
     ref = ReferenceVenue()
     row = 0
     for kind, payload in events:
         if kind == "book":
-            v.on_snapshot(row)
+            book.advance(int(md.ts_event[row]))
             ref.show([(int(md.ask_px[row, j]), int(md.ask_sz[row, j])) for j in range(md.levels)])
             row += 1
         else:
             qty, limit_tick = payload
-            before = len(sink.fills)
+            before = len(fills)
             rem = np.array([qty], dtype=np.int64)
-            v.take(0, rem, ticks(limit_tick), order_id=1)
-            got = [(f.price, int(f.qty[0])) for f in sink.fills[before:]]
+            book.take(0, 1, rem, ticks(limit_tick), T0)
+            got = [(f.price, int(f.qty[0])) for f in fills[before:]]
             assert got == ref.take(qty, ticks(limit_tick))
             assert int(rem[0]) == qty - sum(g for _, g in got)
 

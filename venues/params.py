@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import attrs
+
 
 class ConfigError(ValueError):
     """A value in a configuration (scenario file, strategy or model parameters) is not allowed."""
@@ -108,8 +110,14 @@ def dollars(where: str, value: Any, *, lo: Decimal | int = 0, hi: Decimal | int 
     return int(units)
 
 
+def _num(x: Any) -> str:
+    return f"{x:,g}" if isinstance(x, float) else f"{x:,}" if isinstance(x, int) else str(x)
+
+
 def _range_text(lo: Any, hi: Any, lo_open: bool, unit: str) -> str:
     u = f" {unit}" if unit else ""
+    lo = None if lo is None else _num(lo)
+    hi = None if hi is None else _num(hi)
     if lo is not None and hi is not None:
         return f"in {'(' if lo_open else '['}{lo}, {hi}]{u}"
     if lo is not None:
@@ -117,3 +125,74 @@ def _range_text(lo: Any, hi: Any, lo_open: bool, unit: str) -> str:
     if hi is not None:
         return f"<= {hi}{u}"
     return ""
+
+
+# -- typed parameter sets -----------------------------------------------------------------
+
+
+class Dollars(int):
+    """The ``kind`` of a money parameter: written in dollars, held in integer 1e-9 dollars."""
+
+
+@attrs.frozen
+class Rule:
+    """How one parameter is checked: its type and range, and what it means (for listings)."""
+
+    kind: type = float
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    unit: str = ""
+    choices: tuple[str, ...] | None = None
+    doc: str = ""
+
+    def check(self, where: str, value: Any) -> Any:
+        """Return ``value`` in the parameter's type, or raise ``ConfigError`` naming ``where``."""
+        if self.kind is bool:
+            return boolean(where, value)
+        if self.kind is Dollars:
+            hi = None if self.hi is None else Decimal(str(self.hi))
+            return dollars(where, value, lo=Decimal(str(self.lo or 0)), hi=hi)
+        if self.kind is int:
+            return integer(where, value, lo=self.lo, hi=self.hi, unit=self.unit)
+        if self.kind is str:
+            return string(where, value, choices=self.choices)
+        number(where, value, lo=self.lo, hi=self.hi, lo_open=self.lo_open, unit=self.unit)
+        return value  # as written (an int stays an int), so results echo the scenario
+
+    def describe(self) -> str:
+        """Return the rule in words, e.g. ``"seconds in (0, 86400]"``."""
+        if self.kind is str:
+            return "one of " + ", ".join(self.choices) if self.choices else "text"
+        if self.kind is bool:
+            return "true or false"
+        if self.kind is Dollars:
+            return f"dollars {_range_text(self.lo or 0, self.hi, False, '')}".strip()
+        what = "whole number" if self.kind is int else "number"
+        return f"{what} {_range_text(self.lo, self.hi, self.lo_open, self.unit)}".strip()
+
+
+def param(default: Any, **rule: Any) -> Any:
+    """Declare a field of a parameter class: its default and its ``Rule`` (``kind``, ``lo``, ``hi``...)."""
+    return attrs.field(default=default, metadata={"rule": Rule(**rule)})
+
+
+def rules(cls: type) -> dict[str, Rule]:
+    """Return each parameter of an attrs parameter class with its rule."""
+    return {f.name: f.metadata.get("rule", Rule(kind=type(f.default))) for f in attrs.fields(cls)}
+
+
+def defaults(cls: type) -> dict[str, Any]:
+    """Return each parameter of an attrs parameter class with its default."""
+    return {f.name: f.default for f in attrs.fields(cls)}
+
+
+def from_table(cls: type, where: str, given: Mapping[str, Any]) -> Any:
+    """Build parameter class ``cls`` from a TOML table: unknown keys refused by name, every value checked."""
+    checks = rules(cls)
+    unknown = sorted(set(given) - set(checks))
+    if unknown:
+        known = ", ".join(sorted(checks)) or "none"
+        raise ConfigError(f"{where}: unknown parameter {unknown[0]!r} (known: {known})")
+    values = {name: checks[name].check(f"{where}: {name}", value) for name, value in given.items()}
+    return cls(**values)

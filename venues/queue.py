@@ -6,8 +6,11 @@ later update of that venue moves it forward:
 
 * a displayed trade at ``P`` consumes the queue ahead first; what is left of the
   trade fills us, up to our remaining size;
-* a displayed trade below ``P``, or a best ask at or below ``P``, means the market
-  traded through our price: we fill in full;
+* a displayed trade below ``P`` traded through our price: with us in the book, that
+  seller would have reached our higher bid first, so it fills us up to the printed
+  size (never more);
+* a best ask at or below ``P`` (sellers came down to our price) fills us up to the
+  ask size shown at or below ``P``, less what we already took there;
 * a fall of the displayed size at ``P`` that trades do not explain is a
   cancellation, and a ``QueueModel`` says how much of it left from ahead of us;
 * a rise of the displayed size at ``P`` is new orders, which queue behind us.
@@ -36,6 +39,19 @@ we would already have filled), so a trade printed at or below it can only have h
 bids. That matters because sources disagree on the letter: Databento's MBP spec
 gives the aggressor, the ARL MBP-10 file gives the resting side.
 
+One print, one owner, price-time priority
+-----------------------------------------
+Every order has an *owner* (a strategy; by default the order is its own owner).
+Owners never see each other, but one owner's orders share every print: a trade of
+``s`` shares at price ``p`` goes to that owner's orders priced above ``p`` first,
+highest price first and earlier orders first at a price, each up to its remaining
+size; what is left of the print reaches the owner's orders at ``p`` in time order,
+each behind the displayed queue ahead of it and behind the owner's earlier orders
+there. So the shares one print gives an owner never exceed its size. Sellers
+coming down to our price are shared the same way: highest price first, each order
+taking the cheapest asks it may until the shown size (less what the owner already
+took, see ``venues.taken``) is used.
+
 Lanes
 -----
 An order carries one quantity per *lane* (a parameter set of a vectorised sweep,
@@ -52,6 +68,8 @@ import attrs
 import numpy as np
 
 from feeds.market import MarketData
+from venues.params import param
+from venues.taken import TakenLiquidity
 
 _TRADE = ord("T")
 _NO_SIDE = ord("N")
@@ -136,7 +154,12 @@ class ProbabilisticQueue:
     going behind us, so the model is deterministic.
     """
 
-    power: float = attrs.field(default=2.0, converter=float, validator=attrs.validators.gt(0.0))
+    power: float = param(2.0, lo=0.0, hi=100.0, lo_open=True, doc="n in x**n / (x**n + (1 - x)**n)")
+
+    def __attrs_post_init__(self) -> None:
+        ok = isinstance(self.power, int | float) and not isinstance(self.power, bool)
+        if not (ok and 0 < self.power <= 100):
+            raise ValueError(f"power must be a number in (0, 100], got {self.power!r}")
 
     def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
         """Return ``cancelled * p(ahead / (ahead + behind))``, rounded half down."""
@@ -187,7 +210,20 @@ class QueuePosition:
         return self.qty - self.filled
 
 
-_SLOT_FIELDS = ("price", "qty", "filled", "ahead", "entry_ahead", "shown", "credit", "credit_ts", "order_ix")
+_SLOT_FIELDS = (
+    "price",
+    "qty",
+    "filled",
+    "ahead",
+    "entry_ahead",
+    "shown",
+    "credit",
+    "credit_ts",
+    "order_ix",
+    "owner",
+    "lane",
+    "seq",
+)
 
 
 class QueueTracker:
@@ -211,11 +247,22 @@ class QueueTracker:
         for feeds that lose trade rows (e.g. after a one-row-per-timestamp filter).
     """
 
-    def __init__(self, model: QueueModel, *, vanish_fills: bool = False):
+    def __init__(
+        self,
+        model: QueueModel,
+        *,
+        vanish_fills: bool = False,
+        taken: dict[int, TakenLiquidity] | None = None,
+    ):
         if not isinstance(model, QueueModel):
             raise TypeError(f"not a QueueModel: {model!r}")
         self.model = model
         self.vanish_fills = bool(vanish_fills)
+        #: What each owner took from this venue's asks (shared with the venue's marketable
+        #: orders when the venue passes its own), so an ask that came down to our bid is
+        #: not bought twice.
+        self.taken: dict[int, TakenLiquidity] = {} if taken is None else taken
+        self._seq = 0
         self._n = 0
         self._slots = {name: np.zeros(0, dtype=np.int64) for name in _SLOT_FIELDS}
         self._alive = np.zeros(0, dtype=bool)
@@ -232,12 +279,15 @@ class QueueTracker:
     def __contains__(self, key: int) -> bool:
         return key in self._orders
 
-    def add(self, key: int, price: int, qty: np.ndarray | int, displayed: int) -> None:
+    def add(
+        self, key: int, price: int, qty: np.ndarray | int, displayed: int, *, owner: int | None = None
+    ) -> None:
         """Rest buy order ``key`` at ``price`` behind the ``displayed`` shares shown there now.
 
-        ``qty`` is the size per lane (an int for a single lane). Place only orders
-        that do not cross: one with ``price`` at or above the best ask fills in full
-        at the next ``on_book``.
+        ``qty`` is the size per lane (an int for a single lane). ``owner`` groups the
+        orders that share prints (see the module docstring); by default the order is
+        its own owner. An order priced at or above the best ask fills, at the next
+        ``on_book``, up to the ask size shown at or below its price.
         """
         if key in self._orders:
             raise ValueError(f"order {key} already rests here")
@@ -259,6 +309,10 @@ class QueueTracker:
         s["credit"][at] = 0
         s["credit_ts"][at] = 0
         s["order_ix"][at] = len(self._keys)
+        s["owner"][at] = key if owner is None else owner
+        s["lane"][at] = np.arange(lanes)
+        s["seq"][at] = self._seq
+        self._seq += 1
         self._alive[at] = qty > 0
         self._keys.append(key)
         self._orders[key] = at
@@ -292,23 +346,32 @@ class QueueTracker:
     def on_trade(self, ts_event: int, price: int, size: int) -> list[QueueFill]:
         """Apply a displayed trade of ``size`` shares at ``price`` (not side ``N``).
 
-        Orders at ``price`` move forward by the trade and fill with what is left of
-        it; orders above ``price`` were traded through and fill in full.
+        The print consumes the displayed queue ahead of orders at ``price``; it then
+        fills each owner's orders in price-time priority, up to its size in all (see
+        the module docstring). Orders above ``price`` were traded through.
         """
         live = self._live_slots()
         if live.size == 0 or size <= 0:
             return []
         s = self._slots
         px = s["price"][live]
+        hit = px >= price
         fill = np.zeros(live.size, dtype=np.int64)
-        below = px > price
-        fill[below] = s["qty"][live[below]] - s["filled"][live[below]]
+        if hit.any():
+            slots = live[hit]
+            fill[hit] = _share_out(
+                size,
+                rank=np.where(px[hit] > price, -px[hit], np.iinfo(np.int64).max),
+                queue=np.where(px[hit] > price, 0, s["ahead"][slots]),
+                rem=s["qty"][slots] - s["filled"][slots],
+                owner=s["owner"][slots],
+                lane=s["lane"][slots],
+                seq=s["seq"][slots],
+            )
         at = live[px == price]
         if at.size:
-            ahead = s["ahead"][at]
-            used = np.minimum(ahead, size)
-            s["ahead"][at] = ahead - used
-            fill[px == price] = np.minimum(size - used, s["qty"][at] - s["filled"][at])
+            # The displayed queue ahead did trade: that is the market's own print.
+            s["ahead"][at] -= np.minimum(s["ahead"][at], size)
             s["credit"][at] += size
             s["credit_ts"][at] = ts_event
         return self._fill(ts_event, live, fill)
@@ -353,11 +416,44 @@ class QueueTracker:
         credit = credit - traded
         s["credit"][live] = np.where(ts_event > s["credit_ts"][live], 0, credit)
 
-        done = crossed
+        for taken in self.taken.values():
+            taken.on_book(np.asarray(ask_px, dtype=np.int64), np.asarray(ask_sz, dtype=np.int64))
+        fill = np.zeros(live.size, dtype=np.int64)
+        if crossed.any():
+            fill[crossed] = self._cross(live[crossed], np.asarray(ask_px), np.asarray(ask_sz))
         if self.vanish_fills:
-            done = done | (visible & (shown == 0) & (best_bid < px) & (prev_best_bid >= px))
-        fill = np.where(done, s["qty"][live] - s["filled"][live], 0)
+            vanished = ~crossed & visible & (shown == 0) & (best_bid < px) & (prev_best_bid >= px)
+            fill = np.where(vanished, s["qty"][live] - s["filled"][live], fill)
         return self._fill(ts_event, live, fill)
+
+    def _cross(self, slots: np.ndarray, ask_px: np.ndarray, ask_sz: np.ndarray) -> np.ndarray:
+        """Fill crossed slots from the asks shown at or below their price, per owner (see module)."""
+        s = self._slots
+        out = np.zeros(slots.size, dtype=np.int64)
+        shown = [(int(p), int(z)) for p, z in zip(ask_px.tolist(), ask_sz.tolist(), strict=True) if z > 0]
+        for owner in np.unique(s["owner"][slots]).tolist():
+            mine = np.flatnonzero(s["owner"][slots] == owner)
+            # Highest price first, then earlier orders: who a seller coming down reaches first.
+            mine = mine[np.lexsort((s["seq"][slots[mine]], -s["price"][slots[mine]]))]
+            lanes = int(s["lane"][slots[mine]].max()) + 1
+            taken = self.taken.setdefault(owner, TakenLiquidity(lanes))
+            for px, size in shown:
+                held = taken.at(px)
+                left = np.full(lanes, size, dtype=np.int64) - (0 if held is None else held)
+                got = np.zeros(lanes, dtype=np.int64)
+                for j in mine.tolist():
+                    slot = slots[j]
+                    if s["price"][slot] < px:
+                        continue
+                    lane = int(s["lane"][slot])
+                    q = min(max(int(left[lane]), 0), int(s["qty"][slot] - s["filled"][slot]) - int(out[j]))
+                    if q > 0:
+                        out[j] += q
+                        left[lane] -= q
+                        got[lane] += q
+                if got.any():
+                    taken.add(px, got)
+        return out
 
     # -- internals -----------------------------------------------------------------
 
@@ -428,6 +524,41 @@ class QueueTracker:
             start += lanes
         self._n = index.size
         self._live = None
+
+
+def _share_out(
+    size: int,
+    *,
+    rank: np.ndarray,
+    queue: np.ndarray,
+    rem: np.ndarray,
+    owner: np.ndarray,
+    lane: np.ndarray,
+    seq: np.ndarray,
+) -> np.ndarray:
+    """Share one print of ``size`` shares among slots, per (owner, lane), in priority order.
+
+    Slots are ranked by ``rank`` (lower first) then ``seq``. A slot is reached once the
+    print has passed what stands before it: the displayed ``queue`` ahead of it (the
+    running maximum within its group, since a later order cannot have less of the
+    market ahead of it) plus the remaining size of the group's earlier slots. It fills
+    ``min(rem, what is left of the print)``. Returns the fill per slot, in input order.
+    """
+    order = np.lexsort((seq, rank, lane, owner))
+    o, ln = owner[order], lane[order]
+    start = np.r_[True, (o[1:] != o[:-1]) | (ln[1:] != ln[:-1])]
+    group = np.cumsum(start) - 1
+    r = rem[order]
+    before = np.cumsum(r) - r
+    before -= np.maximum.accumulate(np.where(start, before, 0))
+    # Running maximum of the queue within each group: offset groups so they never mix.
+    q = queue[order]
+    span = int(q.max()) + 1 if q.size else 1
+    q_max = np.maximum.accumulate(q + group * span) - group * span
+    got = np.clip(size - before - q_max, 0, r)
+    out = np.empty_like(got)
+    out[order] = got
+    return out
 
 
 def apply_row(tracker: QueueTracker, md: MarketData, row: int) -> list[QueueFill]:

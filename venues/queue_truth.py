@@ -14,7 +14,7 @@ a grid of entry times and prices and fill each one twice:
   says who traded. A bid execution at our price of an order behind us would have
   hit us first (price-time priority: nobody is ahead any more), so it fills us, up
   to its size; a bid execution below our price, or an ask placed at or below it,
-  fills us in full (the market traded through us). Hidden executions (``T`` with
+  fills us up to its size (that seller would have reached our higher bid first). Hidden executions (``T`` with
   side ``N``) touch no displayed queue.
 
 Neither side models our order's effect on the market: both are the market without
@@ -322,7 +322,8 @@ def true_fills(mbo: MboEvents, orders: VirtualOrders, *, probes: Probes | None =
             counter += 1
             book[oid] = [side, px, size, counter]
             if side == _ASK:
-                fill(ts, live & (orders.price >= px), left)
+                # A sell order at or below our bid trades with us first, up to its size.
+                fill(ts, live & (orders.price >= px), np.minimum(left, size))
         elif act == _CANCEL:
             o = book.get(oid)
             if o is not None:
@@ -340,12 +341,13 @@ def true_fills(mbo: MboEvents, orders: VirtualOrders, *, probes: Probes | None =
                     o[3] = counter
                 o[1], o[2] = px, size
             if side == _ASK:
-                fill(ts, live & (orders.price >= px), left)
+                fill(ts, live & (orders.price >= px), np.minimum(left, size))
         elif act == _FILL and side == _BID:
             o = book.get(oid)
             behind_us = o is not None and o[1] == px
+            # An execution below our bid would have reached us first, with its size.
             through = live & (orders.price > px)
-            fill(ts, through, left)
+            fill(ts, through, np.minimum(left, size))
             if behind_us:
                 fill(ts, live & (orders.price == px) & (rank < o[3]), np.minimum(left, size))
         elif act == _CLEAR:

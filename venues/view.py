@@ -1,106 +1,170 @@
-"""The displayed books of every venue at the current instant: what strategies see."""
+"""The displayed books of every venue as strategies see them now, in the order's frame.
+
+Arrays are indexed ``[venue, level]`` with venues in the run's order
+(``venue_ids``). ``far_px``/``far_sz`` are the side we take (the asks of a buy, the
+bids of a sell) and ``near_px``/``near_sz`` the side we join, in *order prices*
+(the price for a buy, minus the price for a sell: lower is better, level 0 is the
+best). An empty level has size 0 (and price 0). A venue not seen yet shows nothing
+(``seen`` false), and so does one whose quote is older than the run's
+``max_quote_age`` (``stale`` true): strategies treat it as unknown.
+
+The view is a window on the tape: it copies a venue's row in only when the books
+are read and the venue changed since, so the replay pays for books that are looked
+at, not for every row of the feed. History is not readable: strategies that need
+it keep their own (``Strategy.on_tape`` hands them every row once).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
-from feeds.market import MarketData
+from feeds.market import units_to_decimal
+
+_NAMES = ("ask_px", "ask_sz", "bid_px", "bid_sz")
 
 
 class BookView:
-    """The latest displayed book of each venue, updated as the feed advances.
+    """The latest visible book of each venue (see the module docstring).
 
-    Arrays are indexed ``[venue, level]`` with venues in the run's order
-    (``venue_ids``); prices in 1e-9 dollars, an empty level has price 0 and size 0.
-    ``fee``/``rebate`` are per share in 1e-9 dollars. ``seen`` is false for a venue
-    whose first snapshot has not arrived yet.
-
-    History is readable only up to now: ``column(name)`` returns the feed column up
-    to the last row applied, so a strategy cannot look ahead.
+    Parameters
+    ----------
+    tape
+        The ``sim.tape.Tape`` being replayed.
+    clock
+        Returns the current simulated time in ns.
+    fees
+        One ``venues.fees.FeeModel`` per venue.
+    levels
+        Book levels of the feed.
+    max_quote_age_ns
+        A venue whose last visible row is older than this is shown empty (``None``: never).
     """
 
-    # Applying a feed row only records which row each venue shows; ``bid_px`` ..
-    # ``ask_sz`` copy the changed venues' rows in when read. Most instants nobody reads
-    # the books (strategies that are done, or waiting for a timer), so the replay pays
-    # for books that are looked at, not for every row of the feed.
-    _NAMES = ("bid_px", "bid_sz", "ask_px", "ask_sz")
-
-    def __init__(self, md: MarketData, venue_ids: tuple[int, ...], fee: np.ndarray, rebate: np.ndarray):
-        k, levels = len(venue_ids), md.levels
-        self._md = md
-        self.venue_ids = venue_ids
-        self.fee = np.asarray(fee, dtype=np.int64)
-        self.rebate = np.asarray(rebate, dtype=np.int64)
-        self._sources = tuple(getattr(md, name) for name in self._NAMES)
-        self._books = tuple(np.zeros((k, levels), dtype=np.int64) for _ in self._NAMES)
-        self._rows = [-1] * k
-        # A change counter, the count at each venue's last change, and at each array's last refresh.
-        self._changes = 0
-        self._changed_at = [0] * k
-        self._synced = [0] * len(self._NAMES)
+    def __init__(
+        self,
+        tape,
+        clock: Callable[[], int],
+        fees: Sequence,
+        levels: int,
+        max_quote_age_ns: int | None = None,
+    ):
+        self._tape = tape
+        self._clock = clock
+        self._fees = tuple(fees)
+        self.venue_ids: tuple[int, ...] = tape.venue_ids
+        self.sign = tape.sign
+        self.side = tape.side
+        k = len(self.venue_ids)
+        self.levels = int(levels)
+        self._books = {name: np.zeros((k, self.levels), dtype=np.int64) for name in _NAMES}
+        self._rows = np.full(k, -1, dtype=np.int64)
+        self._generation = -1
+        self._at = None
+        self.max_quote_age_ns = max_quote_age_ns
         self.seen = np.zeros(k, dtype=bool)
-        self.ts = 0
-        #: Rows of the feed applied at the current instant: ``range(batch_start, batch_stop)``.
-        self.batch_start = 0
-        self.batch_stop = 0
+        self.stale = np.zeros(k, dtype=bool)
+        self._fee = np.zeros(k, dtype=np.int64)
+        self._rebate = np.zeros(k, dtype=np.int64)
+        self._fees_at = None
+        #: How often a read found a stale venue, and how many reads there were (for the result).
+        self.stale_reads = 0
+        self.reads = 0
 
     @property
     def venues(self) -> int:
         return len(self.venue_ids)
 
-    def apply(self, k: int, row: int) -> None:
-        """Show feed row ``row`` as venue ``k``'s book."""
-        self._rows[k] = row
-        self._changes += 1
-        self._changed_at[k] = self._changes
-        if not self.seen[k]:
-            self.seen[k] = True
+    @property
+    def ts(self) -> int:
+        """The current simulated time (ns)."""
+        return int(self._clock())
 
-    def _book(self, j: int) -> np.ndarray:
-        book = self._books[j]
-        synced = self._synced[j]
-        if synced != self._changes:
-            source = self._sources[j]
-            for k, changed in enumerate(self._changed_at):
-                if changed > synced:
-                    book[k] = source[self._rows[k]]
-            self._synced[j] = self._changes
-        return book
+    def _sync(self) -> None:
+        now = self._clock()
+        tape = self._tape
+        if self._at == now and self._generation == tape.generation:
+            return
+        md = tape.md
+        rows = np.array([tape.visible_row(k, now) for k in range(self.venues)], dtype=np.int64)
+        fresh = rows >= 0
+        if self.max_quote_age_ns is not None:
+            age_ok = np.zeros_like(fresh)
+            age_ok[fresh] = now - md.ts_event[rows[fresh]] <= self.max_quote_age_ns
+            self.stale = fresh & ~age_ok
+            fresh &= age_ok
+            self.reads += 1
+            self.stale_reads += int(self.stale.any())
+        changed = (rows != self._rows) | (self._generation != tape.generation)
+        for name, book in self._books.items():
+            source = getattr(md, name)
+            for k in np.flatnonzero(changed).tolist():
+                if fresh[k]:
+                    book[k] = source[rows[k]]
+                else:
+                    book[k] = 0
+        self.seen |= rows >= 0
+        self._rows = np.where(fresh, rows, -2)
+        self._generation = tape.generation
+        self._at = now
 
     @property
-    def bid_px(self) -> np.ndarray:
-        """Bid prices, ``[venue, level]``."""
-        return self._book(0)
+    def far_px(self) -> np.ndarray:
+        """Far-side order prices (what we take), ``[venue, level]``."""
+        self._sync()
+        return self._books["ask_px"]
 
     @property
-    def bid_sz(self) -> np.ndarray:
-        """Bid sizes, ``[venue, level]``."""
-        return self._book(1)
+    def far_sz(self) -> np.ndarray:
+        """Far-side sizes, ``[venue, level]``."""
+        self._sync()
+        return self._books["ask_sz"]
 
     @property
-    def ask_px(self) -> np.ndarray:
-        """Ask prices, ``[venue, level]``."""
-        return self._book(2)
+    def near_px(self) -> np.ndarray:
+        """Near-side order prices (where we queue), ``[venue, level]``."""
+        self._sync()
+        return self._books["bid_px"]
 
     @property
-    def ask_sz(self) -> np.ndarray:
-        """Ask sizes, ``[venue, level]``."""
-        return self._book(3)
+    def near_sz(self) -> np.ndarray:
+        """Near-side sizes, ``[venue, level]``."""
+        self._sync()
+        return self._books["bid_sz"]
 
-    def row_asks(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return feed row ``row``'s ask prices and sizes (read-only views of the feed)."""
-        return self._sources[2][row], self._sources[3][row]
+    def _fee_arrays(self) -> None:
+        far = self.far_px[:, 0]
+        key = tuple(far.tolist())
+        if self._fees_at != key:
+            for k, model in enumerate(self._fees):
+                price = int(self.sign * far[k])
+                self._fee[k] = model.taker_per_share(price)
+                self._rebate[k] = -model.maker_per_share(price)
+            self._fees_at = key
 
-    def column(self, name: str) -> np.ndarray:
-        """Return feed column ``name`` (``ts_event``, ``venue``, ``action``, ``price``...) up to now."""
-        return getattr(self._md, name)[: self.batch_stop]
+    @property
+    def fee(self) -> np.ndarray:
+        """What taking costs per share at each venue, 1e-9 dollars (negative: a taker rebate)."""
+        self._fee_arrays()
+        return self._fee
 
-    def best_ask(self) -> np.ndarray:
-        """Return each venue's best ask price (0 where its ask side is empty)."""
-        ask_sz = self.ask_sz
-        return np.where(ask_sz[:, 0] > 0, self.ask_px[:, 0], 0)
+    @property
+    def rebate(self) -> np.ndarray:
+        """What a filled resting order earns per share at each venue (negative: a maker fee)."""
+        self._fee_arrays()
+        return self._rebate
 
-    def best_bid(self) -> np.ndarray:
-        """Return each venue's best bid price (0 where its bid side is empty)."""
-        bid_sz = self.bid_sz
-        return np.where(bid_sz[:, 0] > 0, self.bid_px[:, 0], 0)
+    def best_far(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return each venue's best far order price and whether it shows one (size > 0)."""
+        sz = self.far_sz[:, 0]
+        return self.far_px[:, 0], sz > 0
+
+    def best_near(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return each venue's best near order price and whether it shows one (size > 0)."""
+        sz = self.near_sz[:, 0]
+        return self.near_px[:, 0], sz > 0
+
+    def dollars(self, order_px: int):
+        """Return an order price as an exact ``Decimal`` number of dollars."""
+        return units_to_decimal(int(self.sign * order_px))

@@ -16,9 +16,8 @@ from sim.jsonio import write_json
 from sim.results import compare
 from sim.scenario import Scenario, ScenarioError
 from strategies import registry
-from strategies.base import ParameterError
 
-USER_ERRORS = (ScenarioError, FeedError, ParameterError, registry.UnknownStrategy, OSError, ValueError)
+USER_ERRORS = (ScenarioError, FeedError, registry.UnknownStrategy, OSError, ValueError)
 
 
 def _fmt(value: Any) -> str:
@@ -208,7 +207,7 @@ def strategies_cmd() -> None:
         try:
             cls = registry.resolve(name)
             doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            params = ", ".join(f"{k}={v}" for k, v in cls.defaults.items()) or "-"
+            params = ", ".join(f"{k}={v}" for k, v in cls.param_defaults().items()) or "-"
         except registry.UnknownStrategy as exc:
             doc, params = f"(cannot load: {exc})", "-"
         rows.append([name, target, params, doc])

@@ -1,0 +1,366 @@
+"""One replay of a scenario: build its venues and strategies, replay its feed once, build the result.
+
+``replay_scenario`` is the whole of it for a feed already opened; ``sim.runner`` opens
+the scenario's source and adds the runs a scenario may ask for beyond this one
+(walk-forward windows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from feeds.feed import Feed, FeedInfo
+from feeds.market import MarketData, units_to_decimal
+from feeds.timeparse import format_ns
+from sim import __version__
+from sim.engine import Engine, RunOutcome, StrategySlot
+from sim.market import MarketSampler
+from sim.results import choose_best, compare, lane_summary
+from sim.scenario import Scenario, ScenarioError, dollars_to_units
+from strategies import registry
+from venues.config import VenueConfig
+from venues.fees import MakerTaker
+from venues.fill_rules import WalkBook
+from venues.latency import ConstantLatency, NoFeedDelay
+from venues.orders import Fill
+from venues.queue import DEFAULT_QUEUE_MODEL
+from venues.registry import describe
+
+# Used for a venue the scenario does not price: a typical US equities taker fee and
+# maker rebate (dollars per share, in 1e-9 units) and 100 microseconds away.
+DEFAULT_FEE = 3_000_000
+DEFAULT_REBATE = 2_000_000
+DEFAULT_LATENCY_NS = 100_000
+BASELINE_KINDS = ("best_ask", "twap", "vwap")
+
+
+def _layered(field: str, layers: tuple, base: dict[str, Any], default: int) -> int:
+    for layer in layers:
+        if layer is not None and getattr(layer, field) is not None:
+            return getattr(layer, field)
+    return int(base.get(field, default))
+
+
+def _model(family: str, layers: tuple, shorthand: tuple[str, ...], build: Callable[[], Any]) -> Any:
+    """Return the family's model: a table at the nearest level that has one, unless shorthand comes first."""
+    for layer in layers:
+        if layer is None:
+            continue
+        if family in layer.models:
+            return layer.models[family]
+        if any(getattr(layer, f) is not None for f in shorthand):
+            break
+    return build()
+
+
+def venue_configs(
+    scenario: Scenario, md: MarketData | None = None, *, venue_ids: tuple[int, ...] = (), source: str = ""
+) -> list[VenueConfig]:
+    """Return one config per venue: the scenario's settings, else the source's defaults, else ours.
+
+    The venues and source are ``md``'s, or ``venue_ids`` and ``source`` when no data is at hand yet
+    (a live stream). Per venue and model family, ``[venues.ID]`` comes before ``[venues.default]``;
+    a model table (``[venues.ID.latency]``) sets the whole model, shorthand keys (``fee``,
+    ``latency_us``...) set one value each, layered key by key.
+    """
+    if md is not None:
+        venue_ids, source = md.venues, md.source
+    source_defaults: dict[int, dict[str, Any]] = {}
+    if source.startswith("synthetic:"):
+        from feeds.synthetic import default_venue_settings
+
+        for row in default_venue_settings(len(venue_ids)):
+            source_defaults[int(row["venue"])] = {
+                "fee": dollars_to_units("synthetic venue fee", row["fee_per_share"]),
+                "rebate": dollars_to_units("synthetic venue rebate", row["rebate_per_share"]),
+                "latency_ns": int(row["latency_ns"]),
+                "name": row["name"],
+            }
+    fallback = scenario.venues.get("default")
+    configs = []
+    for v in venue_ids:
+        base = source_defaults.get(v, {})
+        spec = scenario.venues.get(str(v))
+        layers = (spec, fallback)
+
+        def maker_taker(layers=layers, base=base):
+            return MakerTaker(
+                fee=_layered("fee", layers, base, DEFAULT_FEE),
+                rebate=_layered("rebate", layers, base, DEFAULT_REBATE),
+            )
+
+        def constant(layers=layers, base=base):
+            return ConstantLatency(
+                entry_us=_layered("latency_ns", layers, base, DEFAULT_LATENCY_NS) / 1000,
+                response_us=_layered("response_latency_ns", layers, base, 0) / 1000,
+            )
+
+        queue = scenario.queue if scenario.queue is not None else DEFAULT_QUEUE_MODEL
+        configs.append(
+            VenueConfig(
+                venue_id=v,
+                name=(spec.name if spec and spec.name else str(base.get("name", ""))),
+                fees=_model("fees", layers, ("fee", "rebate"), maker_taker),
+                latency=_model("latency", layers, ("latency_ns", "response_latency_ns"), constant),
+                feed=_model("feed", layers, (), NoFeedDelay),
+                queue=_model("queue", layers, (), lambda queue=queue: queue),
+                fill=_model("fill", layers, (), WalkBook),
+            )
+        )
+    for key in scenario.venues:
+        if key != "default" and int(key) not in venue_ids:
+            raise ScenarioError(
+                f"{scenario.path}: [venues.{key}]: no such venue in the data (has {list(venue_ids)})"
+            )
+    return configs
+
+
+@attrs.frozen
+class Plan:
+    """Where each strategy's lanes sit in the engine: ``(slot index, lane)`` per result row."""
+
+    slots: tuple[StrategySlot, ...]
+    named: dict[str, tuple[int, int]]
+    sweep_rows: tuple[tuple[int, int], ...]
+    sweep_params: tuple[dict[str, Any], ...]
+
+
+def plan(scenario: Scenario) -> Plan:
+    """Turn the scenario's strategies and sweep into engine slots (vectorised where a class allows).
+
+    Every parameter set is checked here, once, against the strategy's ``Params``.
+    """
+    slots: list[StrategySlot] = []
+    named: dict[str, tuple[int, int]] = {}
+    sweep_rows: list[tuple[int, int]] = []
+    sweep_params: list[dict[str, Any]] = []
+    for spec in scenario.strategies:
+        where = f"{scenario.path}: strategy {spec.name!r}"
+        try:
+            cls = registry.resolve(spec.kind)
+        except registry.UnknownStrategy as exc:
+            raise ScenarioError(f"{where}: {exc}") from None
+        if scenario.sweep is not None and scenario.sweep.strategy == spec.name:
+            sets = [{**spec.params, **row} for row in scenario.sweep.parameter_sets()]
+            cls.parse_params(spec.params, where)
+            typed = tuple(cls.parse_params(row, f"{scenario.path}: [sweep] {spec.name}") for row in sets)
+            if cls.vectorized:
+                slots.append(StrategySlot(spec.name, cls, typed))
+                sweep_rows.extend((len(slots) - 1, lane) for lane in range(len(sets)))
+            else:
+                for row in typed:
+                    slots.append(StrategySlot(spec.name, cls, (row,)))
+                    sweep_rows.append((len(slots) - 1, 0))
+            sweep_params.extend(sets)
+        else:
+            slots.append(StrategySlot(spec.name, cls, (cls.parse_params(spec.params, where),)))
+            named[spec.name] = (len(slots) - 1, 0)
+    return Plan(tuple(slots), named, tuple(sweep_rows), tuple(sweep_params))
+
+
+def window_bounds(scenario: Scenario, info: FeedInfo) -> tuple[int, int]:
+    """Return the replay window in ns: the scenario's bounds, else the data's first and last instant."""
+    from feeds.timeparse import parse_window_bound
+
+    if info.first_ts is None or info.last_ts is None:
+        raise ScenarioError(f"{scenario.path}: no market data in the window")
+    day = info.first_ts
+    start = parse_window_bound(scenario.data.start, day) if scenario.data.start else info.first_ts
+    end = parse_window_bound(scenario.data.end, day) if scenario.data.end else info.last_ts
+    return start, end
+
+
+def replay_scenario(
+    scenario: Scenario,
+    feed: Feed,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    on_fill: Callable[[str, int, Fill], None] | None = None,
+) -> dict[str, Any]:
+    """Replay ``feed`` once through the scenario's venues and strategies; return the result object.
+
+    ``on_fill(strategy_name, venue_id, fill)`` is called for every fill as the venue makes it.
+    """
+    info = feed.info
+    start_ns, end_ns = window_bounds(scenario, info)
+    configs = venue_configs(scenario, venue_ids=info.venues, source=info.source)
+    the_plan = plan(scenario)
+    hook = None
+    if on_fill is not None:
+        names = [slot.name for slot in the_plan.slots]
+        ids = [c.venue_id for c in configs]
+
+        def hook(fill: Fill) -> None:
+            on_fill(names[fill.owner], ids[fill.venue], fill)
+
+    sampler = MarketSampler(start_ns, end_ns)
+    engine = Engine(
+        feed,
+        configs,
+        the_plan.slots,
+        target=scenario.quantity,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        seed=scenario.seed,
+        progress=progress,
+        on_fill=hook,
+        observers=(sampler,),
+    )
+    outcome = engine.run()
+    return build_result(scenario, info, configs, the_plan, outcome, start_ns, end_ns, sampler.series())
+
+
+def build_result(
+    scenario: Scenario,
+    info: FeedInfo,
+    configs: list[VenueConfig],
+    the_plan: Plan,
+    outcome: RunOutcome,
+    start_ns: int,
+    end_ns: int,
+    market: dict[str, list],
+) -> dict[str, Any]:
+    """Assemble the result object (see docs/result-format.md)."""
+    venue_ids = tuple(c.venue_id for c in configs)
+    target = scenario.quantity
+    stats = outcome.stats
+    kinds = {s.name: s.kind for s in scenario.strategies}
+
+    def summary(slot: int, lane: int, with_fills: bool = True) -> dict[str, Any]:
+        s = the_plan.slots[slot]
+        return lane_summary(
+            outcome.ledgers[slot],
+            lane,
+            kind=s.cls.kind,
+            params=attrs.asdict(s.params[lane]),
+            venue_ids=venue_ids,
+            target=target,
+            with_fills=with_fills,
+        )
+
+    strategies: dict[str, Any] = {}
+    sweep = None
+    for spec in scenario.strategies:
+        if spec.name in the_plan.named:
+            strategies[spec.name] = summary(*the_plan.named[spec.name])
+            continue
+        rows = []
+        for (slot, lane), params in zip(the_plan.sweep_rows, the_plan.sweep_params, strict=True):
+            full = summary(slot, lane, with_fills=False)
+            rows.append(
+                {
+                    "parameters": {k: params[k] for k in scenario.sweep.space},
+                    "total_cash": full["total_cash"],
+                    "avg_fill_px": full["avg_fill_px"],
+                    "filled_shares": full["filled_shares"],
+                }
+            )
+        chosen = choose_best(rows, target)
+        strategies[spec.name] = summary(*the_plan.sweep_rows[chosen])
+        distinct = len({r["total_cash"] for r in rows})
+        sweep = {
+            "strategy": spec.name,
+            "parameters": list(scenario.sweep.space),
+            "method": scenario.sweep.method,
+            "rows": rows,
+            "distinct_total_cash": distinct,
+            "degenerate": distinct == 1,
+            "chosen": chosen,
+        }
+
+    baselines = dict(scenario.baselines) or {
+        kind: name for kind in BASELINE_KINDS for name, k in kinds.items() if k == kind
+    }
+    optimized_name = scenario.optimized or (
+        scenario.sweep.strategy
+        if scenario.sweep
+        else next((n for n in kinds if n not in baselines.values()), scenario.strategies[0].name)
+    )
+    opt = strategies[optimized_name]
+    savings, basis = {}, {}
+    for label, name in baselines.items():
+        savings[label], basis[label] = compare(opt, strategies[name])
+
+    best_parameters = (
+        sweep["rows"][sweep["chosen"]]["parameters"]
+        if sweep and sweep["strategy"] == optimized_name
+        else opt["parameters"]
+    )
+    scenario_as_run = dict(scenario.raw)
+    scenario_as_run["data"] = {**scenario.raw.get("data", {}), "source": scenario.data.source}
+    scenario_as_run["run"] = {**scenario.raw.get("run", {}), "seed": scenario.seed}
+    return {
+        "version": __version__,
+        "best_parameters": best_parameters,
+        "optimized": {
+            "strategy": optimized_name,
+            "total_cash": opt["total_cash"],
+            "avg_fill_px": opt["avg_fill_px"],
+        },
+        "baselines": {
+            label: {
+                "strategy": name,
+                "total_cash": strategies[name]["total_cash"],
+                "avg_fill_px": strategies[name]["avg_fill_px"],
+            }
+            for label, name in baselines.items()
+        },
+        "savings_vs_baselines_bps": savings,
+        "savings_basis": basis,
+        "order": {"side": "buy", "quantity": target},
+        "strategies": strategies,
+        "sweep": sweep,
+        "walk_forward": None,
+        "market": market,
+        "data": {
+            "source": info.source,
+            "symbol": info.symbol,
+            "rows_read": stats.rows_read,
+            "snapshots": stats.snapshots,
+            "venues": list(venue_ids),
+            "window": {"start": format_ns(start_ns), "end": format_ns(end_ns)},
+            "dropped": dict(sorted(stats.dropped.items())),
+            **info.meta,
+            **stats.meta,
+        },
+        "venues": {str(c.venue_id): venue_settings(c) for c in configs},
+        "scenario": scenario_as_run,
+    }
+
+
+def venue_settings(c: VenueConfig) -> dict[str, Any]:
+    """Return what a venue ran with, for the result: fees and latencies, and every non-default model."""
+    from venues.models import FAMILIES
+
+    out: dict[str, Any] = {}
+    plain = set()
+    if isinstance(c.fees, MakerTaker):
+        out["fee_per_share"] = units_to_decimal(c.fees.fee)
+        out["rebate_per_share"] = units_to_decimal(c.fees.rebate)
+        plain.add("fees")
+    if isinstance(c.latency, ConstantLatency) and c.latency.cancel_us is None:
+        out["latency_us"] = _us(c.latency.entry_us)
+        out["response_latency_us"] = _us(c.latency.response_us)
+        plain.add("latency")
+    if isinstance(c.feed, NoFeedDelay):
+        plain.add("feed")
+    if isinstance(c.fill, WalkBook):
+        plain.add("fill")
+    if c.queue == DEFAULT_QUEUE_MODEL:
+        plain.add("queue")
+    models = {
+        family: {"model": family_registry.name_of(getattr(c, family)), **describe(getattr(c, family))}
+        for family, family_registry in FAMILIES.items()
+        if family not in plain
+    }
+    if models:
+        out["models"] = models
+    return out
+
+
+def _us(value: float) -> Decimal:
+    return units_to_decimal(int(round(value * 1000)) * 1_000_000)
