@@ -39,7 +39,7 @@ def test_seed_range_is_inclusive_and_a_longer_list_is_taken_as_written():
         ({"seeds": [1, 2], "files": ["x.csv"]}, "give seeds or files, not both"),
         ({"seeds": [1, 2], "seed_list": [3]}, "give seeds or seed_list, not both"),
         ({}, "needs seeds = [first, last]"),
-        ({"seeds": [1, 2], "windows": 0}, "[study] windows: must be in [1, 10000]"),
+        ({"seeds": [1, 2], "windows": 0}, "[study] windows: must be in [1, 10,000]"),
         ({"seeds": [1, 2], "on_error": "ignore"}, "[study] on_error: expected one of stop, skip"),
         ({"seeds": [1, 2], "folds": 1}, "[study] folds: must be in [2,"),
         ({"seeds": [1, 2], "bootstrap_samples": 10}, "[study] bootstrap_samples: must be in [100,"),

@@ -63,6 +63,7 @@ def run_market(scenario: Scenario, market: Market) -> MarketOutcome:
 
 def run_one(scenario: Scenario, market: Market) -> dict[str, Any]:
     """Return the full result of ``scenario`` on ``market`` (``sim.runner.run_scenario``'s object)."""
+    from feeds.feed import MemoryFeed
     from sim.runner import load_data, run_scenario, window_bounds
     from sim.walk_forward import split_windows
 
@@ -70,7 +71,7 @@ def run_one(scenario: Scenario, market: Market) -> dict[str, Any]:
     if market.windows == 1:
         return run_scenario(evolved)
     md = load_data(evolved)
-    start_ns, end_ns = window_bounds(evolved, md)
+    start_ns, end_ns = window_bounds(evolved, MemoryFeed(md).info)
     lo, hi = split_windows(start_ns, end_ns, market.windows)[market.window - 1]
     windowed = attrs.evolve(evolved, data=attrs.evolve(evolved.data, start=format_ns(lo), end=format_ns(hi)))
     return run_scenario(windowed, md.window(lo, hi))
