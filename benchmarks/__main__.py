@@ -214,7 +214,7 @@ def _queue_router(trial: str, t_parse: float, reps: int, *, keep_window: bool) -
 
 def _kafka(md, on_trial, t_file: float, reps: int) -> dict[str, Any]:
     if not runs.broker_up():
-        return {"status": "skipped: no broker at 127.0.0.1:9092"}
+        return {"status": f"skipped: no broker at {runs.KAFKA_HOST}:{runs.KAFKA_PORT}"}
     # One fresh topic per publish, so reading a run back scans that run only.
     measured = [runs.kafka_topic() for _ in range(min(reps, 3))]
     warm = runs.kafka_topic()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import time
@@ -23,7 +24,9 @@ from venues.view import BookView
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = REPO / "scenarios" / "default.toml"
 QUEUE_SCENARIO = REPO / "scenarios" / "ck_queue.toml"
-KAFKA_HOST, KAFKA_PORT = "127.0.0.1", 9092
+# The broker of `tests/run.sh` (or the user's) when it says so, else the default one.
+KAFKA_HOST, _, _KAFKA_PORT = os.environ.get("SOR_KAFKA_BOOTSTRAP", "127.0.0.1:9092").rpartition(":")
+KAFKA_PORT = int(_KAFKA_PORT)
 KAFKA_TOPIC_PREFIX = "sor_benchmarks_"
 
 
@@ -107,7 +110,7 @@ def broker_up(timeout_s: float = 0.5) -> bool:
 
 
 def kafka_topic() -> str:
-    """Return a topic of its own for this harness run: a reader scans a topic from its start."""
+    """Return a topic of its own for this harness run."""
     return f"{KAFKA_TOPIC_PREFIX}{uuid.uuid4().hex[:12]}"
 
 
@@ -140,7 +143,7 @@ def kafka_drop(topic: str) -> None:
     try:
         admin = KafkaAdminClient(bootstrap_servers=f"{KAFKA_HOST}:{KAFKA_PORT}", request_timeout_ms=10_000)
         try:
-            admin.delete_topics([topic])
+            admin.delete_topics([topic, f"{topic}.runs"])  # and its run index
         finally:
             admin.close()
     except Exception:  # noqa: BLE001 - cleanup must not fail a finished measurement

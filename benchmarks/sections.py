@@ -7,4 +7,4 @@ and timed) and ``markdown(result) -> list[str]`` (its part of RESULTS.md). List 
 
 from __future__ import annotations
 
-SECTIONS: tuple[str, ...] = ("benchmarks.study",)
+SECTIONS: tuple[str, ...] = ("benchmarks.kafka_read", "benchmarks.study")

@@ -15,6 +15,7 @@ the row number from 1, and order counts 0.
 from __future__ import annotations
 
 import os
+from typing import TextIO
 
 import numpy as np
 
@@ -79,15 +80,16 @@ class _Stamps:
         return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.{frac:09d}Z"
 
 
-def write_csv(md: MarketData, path: str | os.PathLike) -> None:
-    """Write ``md`` to ``path`` as a Databento MBP-10 (or MBP-1) CSV.
+def write_csv(md: MarketData, target: str | os.PathLike | TextIO) -> None:
+    """Write ``md`` as a Databento MBP-10 (or MBP-1) CSV to a text stream or a path.
 
     Parameters
     ----------
     md
         The market data; every row is written, in order.
-    path
-        The file to create or overwrite.
+    target
+        An open text stream (``sor data synth`` hands it a ``sim.output.atomic_open``
+        one, written whole or not at all) or a path, opened plainly.
     """
     levels = md.levels
     n = len(md)
@@ -128,6 +130,9 @@ def write_csv(md: MarketData, path: str | os.PathLike) -> None:
     columns.append([md.symbol.replace(",", " ")] * n)
     lines = [",".join(header(levels))]
     lines += map(",".join, zip(*columns, strict=True))
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write("\n".join(lines))
-        f.write("\n")
+    text = "\n".join(lines) + "\n"
+    if hasattr(target, "write"):
+        target.write(text)
+        return
+    with open(target, "w", encoding="utf-8", newline="") as f:
+        f.write(text)

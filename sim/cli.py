@@ -7,6 +7,7 @@ import importlib
 import click
 
 from sim import __version__
+from sim.terminal import CleanErrors
 
 # Each subcommand lives in its own module under sim/commands; a missing optional
 # module must not break the rest of the CLI.
@@ -17,10 +18,11 @@ _COMMANDS = (
     ("sim.commands.report", ("report",)),
     ("sim.commands.models", ("models_cmd",)),
     ("sim.commands.study", ("study",)),
+    ("sim.commands.queue_truth", ("queue_truth",)),
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CleanErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sor")
 def main() -> None:
     """sor: a smart order router lab. Replay market data, route a parent order, compare strategies."""

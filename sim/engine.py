@@ -83,8 +83,8 @@ class _Handle:
     def send(self, venue: int, kind: OrderKind, qty: np.ndarray, limit_px: int) -> int:
         return self._engine.send(self._owner, venue, kind, qty, limit_px)
 
-    def cancel(self, venue: int, order_id: int) -> None:
-        self._engine.venues[venue].send_cancel(self._owner, order_id)
+    def cancel(self, venue: int, order_id: int, lanes: np.ndarray | None = None) -> None:
+        self._engine.venues[venue].send_cancel(self._owner, order_id, lanes)
 
     def call_at(self, ts_ns: int, callback: Callable[[], None]) -> None:
         self._engine.call_at(self._owner, ts_ns, callback)
@@ -132,7 +132,6 @@ class Engine:
         progress: Callable[[int, int], None] | None = None,
         on_fill: Callable[[Fill], None] | None = None,
         max_quote_age_ns: int | None = None,
-        headroom: bool = True,
         observers: Sequence = (),
     ):
         self.feed = MemoryFeed(data) if isinstance(data, MarketData) else data
@@ -160,11 +159,9 @@ class Engine:
             self._first.levels,
             max_quote_age_ns=max_quote_age_ns,
         )
-        cap = self.headroom if headroom else None
+        # Venue models draw apart from the strategies' generators ([seed, owner]).
         self.venues = [
-            Venue(
-                self.env, k, c, self.tape, self, np.random.default_rng([int(seed), 1_000 + k]), headroom=cap
-            )
+            Venue(self.env, k, c, self.tape, self, np.random.default_rng([int(seed), 1_000 + k]))
             for k, c in enumerate(venues)
         ]
         self._responses = [Link(self.env, _deliver) for _ in venues]
@@ -186,6 +183,8 @@ class Engine:
         self._synced = [-(2**63)] * len(self.strategies)
         self._next_order_id = 1
         self._orders: dict[int, ChildOrder] = {}
+        # Marketable orders sent and not yet executed at their venue, per owner.
+        self._in_flight: list[dict[int, ChildOrder]] = [{} for _ in self.strategies]
         self._closed = False
         self._poke: simpy.Event | None = None
         self._dispatched = -(2**63)  # the last instant whose books were shown
@@ -206,6 +205,8 @@ class Engine:
             ts_sent=int(self.env.now),
         )
         self._orders[order_id] = order
+        if kind is OrderKind.MARKETABLE:
+            self._in_flight[owner][order_id] = order
         self.strategies[owner].pending += qty
         self.venues[venue].send(order)
         return order_id
@@ -222,6 +223,7 @@ class Engine:
         self.env.schedule(event, _TIMER_PRIORITY, max(0, int(ts_ns) - int(self.env.now)))
 
     def offered(self, owner: int) -> np.ndarray:
+        """Return the far sizes offered to ``owner``: displayed, less taken, less its orders in flight."""
         view = self.view
         lanes = self.strategies[owner].lanes
         far_px, far_sz = view.far_px, view.far_sz
@@ -230,6 +232,12 @@ class Engine:
             taken = venue.book.taken.get(owner)
             if taken:
                 taken.subtract(out[:, k, :], far_px[k], far_sz[k])
+        for order in self._in_flight[owner].values():
+            # What a marketable order on its way will take, best levels first, up to its limit.
+            k = order.venue
+            reach = far_px[k] <= order.limit_px
+            before = np.cumsum(out[:, k, :] * reach, axis=1) - out[:, k, :] * reach
+            out[:, k, :] -= np.clip(order.qty[:, None] - before, 0, out[:, k, :]) * reach
         return out
 
     # -- what venues call (the sink) -----------------------------------------------------
@@ -241,20 +249,13 @@ class Engine:
         self._respond(fill.venue, self._tell_fill, fill)
 
     def on_report(self, report: OrderReport) -> None:
-        self._orders.pop(report.order_id, None)
+        if report.complete:
+            self._orders.pop(report.order_id, None)
+        self._in_flight[report.owner].pop(report.order_id, None)
         self._respond(report.venue, self._tell_report, report)
 
     def on_resting(self, venue: int) -> None:
         self._wake()
-
-    def headroom(self, owner: int) -> np.ndarray:
-        # The venue's truth (the ledger), not what the strategy has heard so far.
-        strategy = self.strategies[owner]
-        room = strategy.target - self.ledgers[owner].filled
-        for order in self._orders.values():
-            if order.owner == owner and order.kind is OrderKind.MARKETABLE:
-                room = room - order.qty
-        return room
 
     def _respond(self, venue: int, tell: Callable, message) -> None:
         # News with no response delay reaches the strategy at once, inside the venue's step;
@@ -423,8 +424,8 @@ class Engine:
         near, near_ok = self._exchange_best("bid")
         if not far_ok.any() or not near_ok.any():
             return None
-        mid2 = int(far[far_ok].min()) + int(near[near_ok].max())
-        return self.tape.sign * mid2 // 2
+        mid2 = self.tape.sign * (int(far[far_ok].min()) + int(near[near_ok].max()))
+        return mid2 // 2
 
     def _exchange_best(self, side: str) -> tuple[np.ndarray, np.ndarray]:
         md = self.tape.md
@@ -438,16 +439,18 @@ class Engine:
         return px, ok
 
     def _catch_up(self) -> None:
-        """Sweep the last book's depth across venues, cheapest price first, for what is left."""
+        """Sweep the last book's depth across venues for what is left, cheapest price plus fee first."""
         md = self.tape.md
         levels = []
         for k, venue in enumerate(self.venues):
             row = venue.book.current_row()
             if row < 0:
                 continue
+            fees = venue.config.fees
             for level in range(md.ask_px.shape[1]):
                 if md.ask_sz[row, level] > 0:
-                    levels.append((int(md.ask_px[row, level]), k))
+                    px = int(md.ask_px[row, level])
+                    levels.append((px + fees.taker_per_share(self.tape.sign * px), px, k))
         levels.sort()
         now = int(self.env.now)
         for owner, strategy in enumerate(self.strategies):
@@ -457,7 +460,7 @@ class Engine:
                 continue
             order_id = self._next_order_id
             self._next_order_id += 1
-            for px, k in levels:
+            for _cost, px, k in levels:
                 self.venues[k].book.take(owner, order_id, rem, px, now, only_px=px, catch_up=True)
                 if not rem.any():
                     break

@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sim.output import write_text
+
 
 def _scalar(value: Any) -> str:
     if value is None:
@@ -75,9 +77,14 @@ def dumps(value: Any, indent: int = 0) -> str:
 
 
 def write_json(value: Any, path: str | Path) -> None:
-    """Write ``value`` to ``path`` atomically (a partial file never replaces a good one)."""
-    path = Path(path)
-    text = dumps(value) + "\n"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    """Write ``value`` to ``path`` safely and atomically (see ``sim.output``).
+
+    The text is built in full first, so a value that cannot be written (NaN, an
+    unknown type) leaves any file already at ``path`` untouched.
+
+    Raises
+    ------
+    OutputError
+        When ``path`` is not a regular file or cannot be written.
+    """
+    write_text(path, dumps(value) + "\n")

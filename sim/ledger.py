@@ -13,6 +13,9 @@ class Ledger:
     Money is in 1e-9 dollars: ``notional`` = Σ price × shares, ``fees`` and
     ``rebates`` per share times shares. ``cash`` is what the order cost a buyer,
     notional + fees − rebates, or what it brought a seller, notional − fees + rebates.
+    Money arrays hold Python integers (numpy ``object``), so no sum can overflow: a
+    20,000-share order of a $700,000 stock is $14 billion, past int64's $9.2 billion
+    in 1e-9 units.
     """
 
     def __init__(self, lanes: int, venues: int, side: str = "buy"):
@@ -20,14 +23,20 @@ class Ledger:
         self.side = side
         self._sign = 1 if side == "buy" else -1
         z = np.zeros
+
+        def money(shape):
+            out = np.empty(shape, dtype=object)
+            out[...] = 0
+            return out
+
         self.filled = z(lanes, dtype=np.int64)
-        self.notional = z(lanes, dtype=np.int64)
-        self.fees = z(lanes, dtype=np.int64)
-        self.rebates = z(lanes, dtype=np.int64)
+        self.notional = money(lanes)
+        self.fees = money(lanes)
+        self.rebates = money(lanes)
         self.catch_up = z(lanes, dtype=np.int64)
         self.maker = z(lanes, dtype=np.int64)
         self.venue_shares = z((lanes, venues), dtype=np.int64)
-        self.venue_cash = z((lanes, venues), dtype=np.int64)
+        self.venue_cash = money((lanes, venues))
         self.venue_maker = z((lanes, venues), dtype=np.int64)
         self.fills: list[Fill] = []
 
@@ -42,9 +51,10 @@ class Ledger:
     def record(self, fill: Fill) -> None:
         """Book one fill."""
         q = fill.qty
-        notional = q * fill.price
-        fee = q * fill.fee_per_share
-        rebate = q * fill.rebate_per_share
+        exact = q.astype(object)
+        notional = exact * int(fill.price)
+        fee = exact * int(fill.fee_per_share)
+        rebate = exact * int(fill.rebate_per_share)
         self.filled += q
         self.notional += notional
         self.fees += fee

@@ -62,8 +62,10 @@ def run_live(
         def end_stats() -> FeedStats:
             end = live.end
             if end is None:
-                return FeedStats(rows_read=0, snapshots=0)
-            return FeedStats(rows_read=end.rows_read, snapshots=0, dropped=dict(end.dropped))
+                return FeedStats(rows_read=0, snapshots=0, meta=dict(live.meta))
+            return FeedStats(
+                rows_read=end.rows_read, snapshots=0, dropped=dict(end.dropped), meta=dict(live.meta)
+            )
 
         feed = LiveFeed(
             live.snapshots, info, start_ns=start_ns, end_ns=end_ns, on_row=on_row, end_stats=end_stats

@@ -1,8 +1,9 @@
 """The consolidated best bid and ask over the window, sampled as the replay goes, for the result's plots.
 
 The samples sit on a regular grid of ``n = min(2000, max(2, rows))`` instants from
-the window's start to its end (``start + span * i // (n - 1)``, exact in integer ns); each is the best bid (highest across venues) and best
-ask (lowest) of the venues' last rows at or before that instant. The sampler sees
+the window's start to its end (``start + span * i // (n - 1)``, exact in integer
+ns); each is the best bid (highest across venues) and best ask (lowest) of the
+venues' last rows at or before that instant. The sampler sees
 each chunk once, in order, and keeps only one row per venue between chunks, so its
 memory does not grow with the data; a feed of fewer than 2,000 rows is kept whole
 and sampled once its length is known.

@@ -16,10 +16,11 @@ import attrs
 from feeds.feed import Feed, FeedInfo
 from feeds.market import MarketData, units_to_decimal
 from feeds.timeparse import format_ns
-from sim import __version__
 from sim.engine import Engine, RunOutcome, StrategySlot
 from sim.market import MarketSampler
-from sim.results import choose_best, compare, lane_summary
+from sim.quote_stats import QuoteStats
+from sim.result import LaneResult, RunResult, SweepResult
+from sim.results import choose_best, compare
 from sim.scenario import Scenario, ScenarioError, dollars_to_units
 from strategies import registry
 from venues.config import VenueConfig
@@ -167,7 +168,7 @@ def window_bounds(scenario: Scenario, info: FeedInfo) -> tuple[int, int]:
     from feeds.timeparse import parse_window_bound
 
     if info.first_ts is None or info.last_ts is None:
-        raise ScenarioError(f"{scenario.path}: no market data in the window")
+        raise ScenarioError(f"{scenario.path}: [data] start, end: no market data in the window")
     day = info.first_ts
     start = parse_window_bound(scenario.data.start, day) if scenario.data.start else info.first_ts
     end = parse_window_bound(scenario.data.end, day) if scenario.data.end else info.last_ts
@@ -180,8 +181,8 @@ def replay_scenario(
     *,
     progress: Callable[[int, int], None] | None = None,
     on_fill: Callable[[str, int, Fill], None] | None = None,
-) -> dict[str, Any]:
-    """Replay ``feed`` once through the scenario's venues and strategies; return the result object.
+) -> RunResult:
+    """Replay ``feed`` once through the scenario's venues and strategies; return the typed result.
 
     ``on_fill(strategy_name, venue_id, fill)`` is called for every fill as the venue makes it.
     """
@@ -198,20 +199,33 @@ def replay_scenario(
             on_fill(names[fill.owner], ids[fill.venue], fill)
 
     sampler = MarketSampler(start_ns, end_ns)
+    max_age_ms = getattr(scenario.data, "max_quote_age_ms", None)
+    max_age_ns = None if max_age_ms is None else int(round(max_age_ms * 1_000_000))
+    quotes = QuoteStats(info.venues, max_age_ns)
     engine = Engine(
         feed,
         configs,
         the_plan.slots,
         target=scenario.quantity,
+        side=scenario.side,
         start_ns=start_ns,
         end_ns=end_ns,
         seed=scenario.seed,
         progress=progress,
         on_fill=hook,
-        observers=(sampler,),
+        observers=(sampler, quotes),
+        max_quote_age_ns=max_age_ns,
     )
     outcome = engine.run()
-    return build_result(scenario, info, configs, the_plan, outcome, start_ns, end_ns, sampler.series())
+    result = build_result(scenario, info, configs, the_plan, outcome, start_ns, end_ns, sampler.series())
+    result.data["consolidated"] = quotes.as_result()
+    if max_age_ns is not None:
+        result.data["stale_quotes"] = {
+            "max_quote_age_ms": max_age_ms,
+            "book_reads": outcome.reads,
+            "book_reads_with_a_stale_venue": outcome.stale_reads,
+        }
+    return result
 
 
 def build_result(
@@ -223,100 +237,73 @@ def build_result(
     start_ns: int,
     end_ns: int,
     market: dict[str, list],
-) -> dict[str, Any]:
-    """Assemble the result object (see docs/result-format.md)."""
+) -> RunResult:
+    """Assemble the typed result (``sim.result_json`` turns it into the JSON)."""
     venue_ids = tuple(c.venue_id for c in configs)
     target = scenario.quantity
+    side = scenario.side
     stats = outcome.stats
     kinds = {s.name: s.kind for s in scenario.strategies}
 
-    def summary(slot: int, lane: int, with_fills: bool = True) -> dict[str, Any]:
+    def lane(slot: int, index: int, with_fills: bool = True) -> LaneResult:
         s = the_plan.slots[slot]
-        return lane_summary(
+        return LaneResult.from_ledger(
             outcome.ledgers[slot],
-            lane,
+            index,
             kind=s.cls.kind,
-            params=attrs.asdict(s.params[lane]),
+            parameters=attrs.asdict(s.params[index]),
             venue_ids=venue_ids,
             target=target,
+            closing_mid=outcome.final_mid,
             with_fills=with_fills,
         )
 
-    strategies: dict[str, Any] = {}
+    strategies: dict[str, LaneResult] = {}
     sweep = None
     for spec in scenario.strategies:
         if spec.name in the_plan.named:
-            strategies[spec.name] = summary(*the_plan.named[spec.name])
+            strategies[spec.name] = lane(*the_plan.named[spec.name])
             continue
-        rows = []
-        for (slot, lane), params in zip(the_plan.sweep_rows, the_plan.sweep_params, strict=True):
-            full = summary(slot, lane, with_fills=False)
-            rows.append(
-                {
-                    "parameters": {k: params[k] for k in scenario.sweep.space},
-                    "total_cash": full["total_cash"],
-                    "avg_fill_px": full["avg_fill_px"],
-                    "filled_shares": full["filled_shares"],
-                }
-            )
-        chosen = choose_best(rows, target)
-        strategies[spec.name] = summary(*the_plan.sweep_rows[chosen])
-        distinct = len({r["total_cash"] for r in rows})
-        sweep = {
-            "strategy": spec.name,
-            "parameters": list(scenario.sweep.space),
-            "method": scenario.sweep.method,
-            "rows": rows,
-            "distinct_total_cash": distinct,
-            "degenerate": distinct == 1,
-            "chosen": chosen,
-        }
+        lanes = tuple(lane(slot, index, with_fills=False) for slot, index in the_plan.sweep_rows)
+        chosen = choose_best(lanes, target, side)
+        strategies[spec.name] = lane(*the_plan.sweep_rows[chosen])
+        sweep = SweepResult(
+            strategy=spec.name,
+            names=tuple(scenario.sweep.space),
+            method=scenario.sweep.method,
+            parameters=tuple({k: p[k] for k in scenario.sweep.space} for p in the_plan.sweep_params),
+            lanes=lanes,
+            chosen=chosen,
+        )
 
     baselines = dict(scenario.baselines) or {
         kind: name for kind in BASELINE_KINDS for name, k in kinds.items() if k == kind
     }
-    optimized_name = scenario.optimized or (
+    optimized = scenario.optimized or (
         scenario.sweep.strategy
         if scenario.sweep
         else next((n for n in kinds if n not in baselines.values()), scenario.strategies[0].name)
     )
-    opt = strategies[optimized_name]
     savings, basis = {}, {}
     for label, name in baselines.items():
-        savings[label], basis[label] = compare(opt, strategies[name])
-
-    best_parameters = (
-        sweep["rows"][sweep["chosen"]]["parameters"]
-        if sweep and sweep["strategy"] == optimized_name
-        else opt["parameters"]
-    )
+        savings[label], basis[label] = compare(strategies[optimized], strategies[name], side, target)
     scenario_as_run = dict(scenario.raw)
     scenario_as_run["data"] = {**scenario.raw.get("data", {}), "source": scenario.data.source}
     scenario_as_run["run"] = {**scenario.raw.get("run", {}), "seed": scenario.seed}
-    return {
-        "version": __version__,
-        "best_parameters": best_parameters,
-        "optimized": {
-            "strategy": optimized_name,
-            "total_cash": opt["total_cash"],
-            "avg_fill_px": opt["avg_fill_px"],
+    return RunResult(
+        side=side,
+        target=target,
+        strategies=strategies,
+        sweep=sweep,
+        optimized=optimized,
+        baselines=baselines,
+        savings_bps=savings,
+        savings_basis=basis,
+        market={
+            **market,
+            "closing_mid": None if outcome.final_mid is None else units_to_decimal(outcome.final_mid),
         },
-        "baselines": {
-            label: {
-                "strategy": name,
-                "total_cash": strategies[name]["total_cash"],
-                "avg_fill_px": strategies[name]["avg_fill_px"],
-            }
-            for label, name in baselines.items()
-        },
-        "savings_vs_baselines_bps": savings,
-        "savings_basis": basis,
-        "order": {"side": "buy", "quantity": target},
-        "strategies": strategies,
-        "sweep": sweep,
-        "walk_forward": None,
-        "market": market,
-        "data": {
+        data={
             "source": info.source,
             "symbol": info.symbol,
             "rows_read": stats.rows_read,
@@ -327,9 +314,9 @@ def build_result(
             **info.meta,
             **stats.meta,
         },
-        "venues": {str(c.venue_id): venue_settings(c) for c in configs},
-        "scenario": scenario_as_run,
-    }
+        venues={str(c.venue_id): venue_settings(c) for c in configs},
+        scenario=scenario_as_run,
+    )
 
 
 def venue_settings(c: VenueConfig) -> dict[str, Any]:

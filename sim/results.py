@@ -1,13 +1,10 @@
-"""Turning ledgers into the result: exact money, savings in bps, the sweep table."""
+"""Comparing strategy lanes: exact money, savings in bps, the best lane of a sweep."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
-
-from feeds.market import units_to_decimal
-from feeds.timeparse import format_ns
-from sim.ledger import Ledger
 
 NANO = Decimal("0.000000001")
 BPS_PLACES = Decimal("0.0001")
@@ -22,98 +19,68 @@ def avg_price(cash_units: int, shares: int) -> Decimal | None:
     )
 
 
-def savings_bps(baseline: Decimal, optimized: Decimal) -> Decimal:
-    """Return ``(baseline − optimized) / baseline × 10,000`` for a buy, to 0.0001 bps."""
+def savings_bps(baseline: Decimal, optimized: Decimal, side: str = "buy") -> Decimal:
+    """Return the savings of ``optimized`` against ``baseline`` in bps, to 0.0001.
+
+    For a buy (amounts paid) ``(baseline − optimized) / baseline × 10,000``; for a sell
+    (amounts received) the mirror, ``(optimized − baseline) / baseline × 10,000``.
+    """
     baseline, optimized = Decimal(baseline), Decimal(optimized)
-    return ((baseline - optimized) / baseline * 10000).quantize(BPS_PLACES, rounding=ROUND_HALF_EVEN)
+    gain = baseline - optimized if side == "buy" else optimized - baseline
+    return (gain / baseline * 10000).quantize(BPS_PLACES, rounding=ROUND_HALF_EVEN)
 
 
-def lane_summary(
-    ledger: Ledger,
-    lane: int,
-    *,
-    kind: str,
-    params: dict[str, Any],
-    venue_ids: tuple[int, ...],
-    target: int,
-    with_fills: bool = True,
-) -> dict[str, Any]:
-    """Summarise one lane of one strategy: money, shares, venues, and (optionally) each fill."""
-    filled = int(ledger.filled[lane])
-    cash = int(ledger.cash[lane])
-    out: dict[str, Any] = {
-        "kind": kind,
-        "parameters": dict(params),
-        "filled_shares": filled,
-        "total_cash": units_to_decimal(cash),
-        "avg_fill_px": avg_price(cash, filled),
-        "notional": units_to_decimal(int(ledger.notional[lane])),
-        "fees": units_to_decimal(int(ledger.fees[lane])),
-        "rebates": units_to_decimal(int(ledger.rebates[lane])),
-        "catch_up_shares": int(ledger.catch_up[lane]),
-        "maker_shares": int(ledger.maker[lane]),
-        "taker_shares": int(ledger.taker[lane]),
-        "complete": filled >= target,
-        "by_venue": {
-            str(v): {
-                "shares": int(ledger.venue_shares[lane, k]),
-                "cash": units_to_decimal(int(ledger.venue_cash[lane, k])),
-                "maker_shares": int(ledger.venue_maker[lane, k]),
-                "taker_shares": int(ledger.venue_shares[lane, k] - ledger.venue_maker[lane, k]),
-            }
-            for k, v in enumerate(venue_ids)
-        },
-    }
-    if with_fills:
-        fills = []
-        for f in ledger.fills:
-            q = int(f.qty[lane])
-            if q <= 0:
-                continue
-            fills.append(
-                {
-                    "ts": format_ns(f.ts),
-                    "ts_ns": int(f.ts),
-                    "venue": venue_ids[f.venue],
-                    "price": units_to_decimal(f.price),
-                    "size": q,
-                    "liquidity": f.liquidity.value,
-                    "fee": units_to_decimal(f.fee_per_share * q),
-                    "rebate": units_to_decimal(f.rebate_per_share * q),
-                    "catch_up": bool(f.catch_up),
-                    "queue_ahead": None if f.queue_ahead is None else int(f.queue_ahead[lane]),
-                }
-            )
-        out["fills"] = fills
-    return out
+def _get(item: Any, name: str) -> Any:
+    # Results compare the same whether typed (sim.result) or read back from JSON (a dict).
+    return item[name] if isinstance(item, Mapping) else getattr(item, name)
 
 
-def choose_best(rows: list[dict[str, Any]], target: int) -> int:
+def choose_best(rows: Sequence[Any], target: int, side: str = "buy") -> int:
     """Return the index of the best sweep row.
 
-    Rows that bought the whole target compete on ``total_cash`` (the first wins a tie,
-    in sweep order); when none did, the most shares, then the lowest average price.
+    Rows that completed the order compete on ``cash_at_target`` (the least paid for a
+    buy, the most received for a sell; the first wins a tie, in sweep order); when none
+    did, the most shares, then the best average price.
     """
-    complete = [i for i, r in enumerate(rows) if r["filled_shares"] >= target]
+    sign = 1 if side == "buy" else -1
+    complete = [i for i, r in enumerate(rows) if _get(r, "filled_shares") >= target]
     if complete:
-        return min(complete, key=lambda i: (rows[i]["total_cash"], i))
+        return min(complete, key=lambda i: (sign * _get(rows[i], "cash_at_target"), i))
 
     def key(i: int):
-        avg = rows[i]["avg_fill_px"]
-        return (-rows[i]["filled_shares"], avg if avg is not None else Decimal("Infinity"), i)
+        avg = _get(rows[i], "avg_fill_px")
+        return (-_get(rows[i], "filled_shares"), sign * avg if avg is not None else Decimal("Infinity"), i)
 
     return min(range(len(rows)), key=key)
 
 
-def compare(optimized: dict[str, Any], baseline: dict[str, Any]) -> tuple[Decimal | None, str]:
+def compare(
+    optimized: Any, baseline: Any, side: str = "buy", target: int | None = None
+) -> tuple[Decimal | None, str]:
     """Return the savings in bps of ``optimized`` against ``baseline`` and the basis used.
 
-    On equal filled quantity the basis is ``total_cash``; otherwise ``avg_fill_px``
-    (cash figures of different quantities are not comparable). ``None`` when either
-    bought nothing.
+    Two lanes that both completed the order are compared on what exactly the target
+    cost (or brought): ``total_cash`` when neither overfilled (basis ``total_cash``),
+    else ``cash_at_target``, the overfill valued at the closing mid (basis
+    ``cash_at_target``). Otherwise, with equal quantities, on ``total_cash``; with
+    different quantities, on ``avg_fill_px`` (cash of different quantities is not
+    comparable). ``None`` when either traded nothing.
     """
-    if optimized["filled_shares"] == baseline["filled_shares"] and baseline["filled_shares"] > 0:
-        return savings_bps(baseline["total_cash"], optimized["total_cash"]), "total_cash"
-    if optimized["avg_fill_px"] is None or baseline["avg_fill_px"] is None:
+    o, b = (lambda name: _get(optimized, name)), (lambda name: _get(baseline, name))
+    o_filled, b_filled = o("filled_shares"), b("filled_shares")
+    if b_filled > 0 and o_filled > 0:
+        done = target is not None and o_filled >= target and b_filled >= target
+        overfilled = _over(optimized) or _over(baseline)
+        if done and overfilled:
+            return savings_bps(b("cash_at_target"), o("cash_at_target"), side), "cash_at_target"
+        if o_filled == b_filled or done:
+            return savings_bps(b("total_cash"), o("total_cash"), side), "total_cash"
+    if o("avg_fill_px") is None or b("avg_fill_px") is None:
         return None, "avg_fill_px"
-    return savings_bps(baseline["avg_fill_px"], optimized["avg_fill_px"]), "avg_fill_px"
+    return savings_bps(b("avg_fill_px"), o("avg_fill_px"), side), "avg_fill_px"
+
+
+def _over(item: Any) -> int:
+    if isinstance(item, Mapping):
+        return item.get("overfill_shares", 0)
+    return item.overfill_shares

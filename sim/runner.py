@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 from feeds.feed import Feed, MemoryFeed
 from feeds.market import MarketData
 from sim.replay import plan, replay_scenario, venue_configs, window_bounds
+from sim.result_json import to_json
 from sim.scenario import Scenario
 from venues.orders import Fill
 
@@ -55,5 +58,5 @@ def run_scenario(
 
         if md is None:
             md = load_data(scenario)
-        result["walk_forward"] = run_walk_forward(scenario, md)
-    return result
+        result = attrs.evolve(result, walk_forward=run_walk_forward(scenario, md))
+    return to_json(result)

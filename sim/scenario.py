@@ -6,7 +6,10 @@ typo never silently falls back to a default. See the README for the format.
 
 from __future__ import annotations
 
+import datetime as _dt
 import itertools
+import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,8 @@ from typing import Any
 import attrs
 import numpy as np
 
+from feeds.timeparse import parse_window_bound
+from sim import inputs
 from sim.study.spec import StudySpec, parse_study
 from venues import params
 from venues.params import ConfigError
@@ -28,6 +33,37 @@ else:  # pragma: no cover
 ScenarioError = ConfigError
 _check_keys = params.keys
 _table = params.table
+
+# Limits on a scenario file and its tables; the README's "Bad input" lists them.
+#: A scenario is hand-written: a few kilobytes. The cap bounds what parsing may cost.
+MAX_FILE_BYTES = inputs.MIB
+#: Tables and lists nest at most this deep (the deepest real scenario nests 4).
+MAX_DEPTH = 16
+#: A dotted key (``a.b.c = 1``) has at most this many parts: the TOML parser's
+#: cost grows with the square of their number.
+MAX_KEY_PARTS = 32
+#: Shares in the parent order: ten times the daily volume of the most traded US stocks.
+MAX_QUANTITY = 1_000_000_000
+#: Strategies in one scenario, and characters in a strategy's name or kind.
+MAX_STRATEGIES = 64
+MAX_NAME_CHARS = 100
+#: Parameter sets one sweep runs (grid points or random samples). The vectorised
+#: ck_static runs 10,000 lanes of the 522-second default market in under a second;
+#: a strategy run set by set takes about 30 ms a set there, so 5 minutes.
+MAX_PARAMETER_SETS = 10_000
+#: Parameters one sweep varies.
+MAX_SWEEP_PARAMETERS = 32
+#: A random sweep draws within finite bounds no larger than this in size, so
+#: ``high - low`` is finite and a draw keeps its six decimals.
+MAX_SWEEP_BOUND = 10**15
+#: Walk-forward windows (each pair of windows is two more runs).
+MAX_WINDOWS = 100
+
+_KEY_PART = r"""(?:[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+')"""
+# Possessive quantifiers and the look-behind keep the search linear on any text.
+_LONG_DOTTED_KEY = re.compile(
+    rf"(?<![A-Za-z0-9_-]){_KEY_PART}(?:[ \t]*+\.[ \t]*+{_KEY_PART}){{{MAX_KEY_PARTS}}}"
+)
 
 
 def dollars_to_units(where: str, value: Any) -> int:
@@ -123,21 +159,13 @@ class Scenario:
     walk_forward: WalkForwardSpec | None = None
     queue: Any = None
     study: StudySpec | None = None
+    side: str = "buy"
     raw: dict[str, Any] = attrs.field(factory=dict)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Scenario:
         """Read and check a scenario file."""
-        path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-        return cls.from_dict(raw, str(path))
+        return cls.from_dict(read_toml(path), str(path))
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], path: str = "<scenario>") -> Scenario:
@@ -152,10 +180,12 @@ class Scenario:
             else None
         )
         baselines, optimized = _parse_report(w, raw.get("report", {}), names)
+        side, quantity = _parse_order(w, raw["order"])
         return cls(
             path=path,
             data=_parse_data(w, raw["data"]),
-            quantity=_parse_order(w, raw["order"]),
+            side=side,
+            quantity=quantity,
             venues=_parse_venues(w, raw.get("venues", {})),
             strategies=strategies,
             sweep=sweep,
@@ -169,6 +199,56 @@ class Scenario:
             study=parse_study(w, raw["study"]) if "study" in raw else None,
             raw=raw,
         )
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Return a scenario file parsed, after the file-level checks.
+
+    The file is at most :data:`MAX_FILE_BYTES` of UTF-8, no dotted key has more
+    than :data:`MAX_KEY_PARTS` parts, nothing nests deeper than
+    :data:`MAX_DEPTH`, and no value is a TOML date or time (no field takes one:
+    window bounds are strings).
+
+    Raises
+    ------
+    ScenarioError
+        One line naming the file and, where there is one, the field.
+    """
+    try:
+        text = inputs.read_text(path, MAX_FILE_BYTES)
+    except inputs.InputError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    long_key = _LONG_DOTTED_KEY.search(text)
+    if long_key is not None:
+        line = text.count("\n", 0, long_key.start()) + 1
+        raise ScenarioError(f"{path}: line {line}: a dotted key has more than {MAX_KEY_PARTS} parts")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: not valid TOML: nested more than {MAX_DEPTH} levels deep") from None
+    try:
+        inputs.check_depth(raw, MAX_DEPTH)
+    except inputs.TooDeep as exc:
+        raise ScenarioError(
+            f"{path}: {_field_name(exc.field)}: nested more than {MAX_DEPTH} levels deep"
+        ) from None
+    for field, value in inputs.walk(raw):
+        if isinstance(value, _dt.date | _dt.time):
+            raise ScenarioError(
+                f"{path}: {_field_name(field)}: no field takes a TOML date or time, got {value.isoformat()} "
+                "(a window bound is written as a string)"
+            )
+    return raw
+
+
+def _field_name(path: str) -> str:
+    """Name a dotted path as the table parsers do: ``[sweep] seed``, ``strategies[0].name``."""
+    table, rest = re.match(r"([^.\[]*)\.?(.*)", path).groups()
+    if table not in TABLES or table == "strategies":
+        return path
+    return f"[{table}] {rest}" if rest else f"[{table}]"
 
 
 #: The top-level tables a scenario may have.
@@ -190,21 +270,35 @@ def _parse_data(w: str, raw: Any) -> DataSpec:
     data = _table(f"{w}: [data]", raw)
     _check_keys(f"{w}: [data]", data, {"source", "start", "end"}, {"source"})
     for key in data:
-        if not isinstance(data[key], str):
-            raise ScenarioError(f"{w}: [data] {key}: expected a string")
+        params.string(f"{w}: [data] {key}", data[key])
+    _check_window(f"{w}: [data]", data.get("start"), data.get("end"))
     return DataSpec(**data)
 
 
-def _parse_order(w: str, raw: Any) -> int:
+def _check_window(where: str, start: str | None, end: str | None) -> None:
+    """Refuse a window bound that cannot be read, or a start after the end."""
+    bounds = {}
+    for key, text in (("start", start), ("end", end)):
+        if text is None:
+            continue
+        try:
+            bounds[key] = (False, parse_window_bound(text, None))
+        except ValueError:
+            try:
+                # A time of day is read on day 0 here: only its form is checked.
+                bounds[key] = (True, parse_window_bound(text, 0))
+            except ValueError as exc:
+                raise ScenarioError(f"{where} {key}: {exc}") from None
+    if len(bounds) == 2 and bounds["start"][0] == bounds["end"][0] and bounds["start"][1] > bounds["end"][1]:
+        raise ScenarioError(f"{where} start: {start!r} is after end {end!r}")
+
+
+def _parse_order(w: str, raw: Any) -> tuple[str, int]:
     order = _table(f"{w}: [order]", raw)
     _check_keys(f"{w}: [order]", order, {"side", "quantity"}, {"quantity"})
-    side = order.get("side", "buy")
-    if side != "buy":
-        raise ScenarioError(f"{w}: [order] side: only 'buy' is supported, got {side!r}")
+    side = params.string(f"{w}: [order] side", order.get("side", "buy"), choices=("buy", "sell"))
     quantity = order["quantity"]
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise ScenarioError(f"{w}: [order] quantity: must be a whole number of shares > 0, got {quantity!r}")
-    return quantity
+    return side, params.integer(f"{w}: [order] quantity", quantity, lo=1, hi=MAX_QUANTITY, unit="shares")
 
 
 #: Shorthand keys of a venue table, and the model family each one stands for.
@@ -247,13 +341,16 @@ def _parse_strategies(w: str, raw: Any) -> tuple[StrategySpec, ...]:
     specs = []
     if not isinstance(raw, list) or not raw:
         raise ScenarioError(f"{w}: [[strategies]]: expected at least one strategy")
+    if len(raw) > MAX_STRATEGIES:
+        raise ScenarioError(f"{w}: [[strategies]]: at most {MAX_STRATEGIES} strategies, got {len(raw)}")
     for i, table in enumerate(raw):
         where = f"{w}: strategies[{i}]"
         table = _table(where, table)
         _check_keys(where, table, {"name", "kind", "params"}, {"name"})
-        name = table["name"]
-        params = _table(f"{where}.params", table.get("params", {}))
-        specs.append(StrategySpec(name=name, kind=table.get("kind", name), params=dict(params)))
+        name = _name(f"{where}.name", table["name"])
+        kind = _name(f"{where}.kind", table.get("kind", name))
+        given = _table(f"{where}.params", table.get("params", {}))
+        specs.append(StrategySpec(name=name, kind=kind, params=dict(given)))
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -264,21 +361,21 @@ def _parse_strategies(w: str, raw: Any) -> tuple[StrategySpec, ...]:
 def _parse_run(w: str, raw: Any) -> int:
     run = _table(f"{w}: [run]", raw)
     _check_keys(f"{w}: [run]", run, {"seed"})
-    seed = run.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ScenarioError(f"{w}: [run] seed: must be a whole number >= 0")
-    return seed
+    return params.seed(f"{w}: [run] seed", run.get("seed", 0))
 
 
 def _parse_report(w: str, raw: Any, names: list[str]) -> tuple[dict[str, str], str | None]:
     report = _table(f"{w}: [report]", raw)
     _check_keys(f"{w}: [report]", report, {"baselines", "optimized"})
     baselines = _table(f"{w}: [report] baselines", report.get("baselines", {}))
+    if len(baselines) > MAX_STRATEGIES:
+        raise ScenarioError(f"{w}: [report] baselines: at most {MAX_STRATEGIES}, got {len(baselines)}")
     for label, target in baselines.items():
-        if target not in names:
-            raise ScenarioError(f"{w}: [report] baselines.{label}: no strategy named {target!r}")
+        where = f"{w}: [report] baselines.{_name(f'{w}: [report] baselines', label)}"
+        if _name(where, target) not in names:
+            raise ScenarioError(f"{where}: no strategy named {target!r}")
     optimized = report.get("optimized")
-    if optimized is not None and optimized not in names:
+    if optimized is not None and _name(f"{w}: [report] optimized", optimized) not in names:
         raise ScenarioError(f"{w}: [report] optimized: no strategy named {optimized!r}")
     return dict(baselines), optimized
 
@@ -286,9 +383,7 @@ def _parse_report(w: str, raw: Any, names: list[str]) -> tuple[dict[str, str], s
 def _parse_walk_forward(w: str, raw: Any, sweep: SweepSpec | None) -> WalkForwardSpec:
     wf = _table(f"{w}: [walk_forward]", raw)
     _check_keys(f"{w}: [walk_forward]", wf, {"windows"})
-    windows = wf.get("windows", 2)
-    if isinstance(windows, bool) or not isinstance(windows, int) or windows < 2:
-        raise ScenarioError(f"{w}: [walk_forward] windows: must be a whole number >= 2")
+    windows = params.integer(f"{w}: [walk_forward] windows", wf.get("windows", 2), lo=2, hi=MAX_WINDOWS)
     if sweep is None:
         raise ScenarioError(f"{w}: [walk_forward] needs a [sweep] to tune")
     return WalkForwardSpec(windows=windows)
@@ -301,7 +396,7 @@ def _parse_queue(w: str, raw: Any) -> Any:
     if not raw:
         return None
     table = _table(f"{w}: [queue]", raw)
-    return QUEUE.build(f"{w}: [queue]", {"model": "proportional", **table})
+    return QUEUE.build(f"{w}: [queue]", {"model": "risk_averse", **table})
 
 
 def _microseconds(where: str, table: dict[str, Any], key: str) -> int | None:
@@ -315,36 +410,70 @@ def _microseconds(where: str, table: dict[str, Any], key: str) -> int | None:
 
 def _parse_sweep(where: str, table: dict[str, Any], names: list[str]) -> SweepSpec:
     _check_keys(where, table, {"strategy", "method", "grid", "space", "samples", "seed"}, {"strategy"})
-    strategy = table["strategy"]
+    strategy = _name(f"{where} strategy", table["strategy"])
     if strategy not in names:
         raise ScenarioError(f"{where} strategy: no strategy named {strategy!r}")
-    method = table.get("method", "grid")
+    method = params.string(f"{where} method", table.get("method", "grid"), choices=("grid", "random"))
     if method == "grid":
         _check_keys(where, table, {"strategy", "method", "grid"}, {"grid"})
-        space = _table(f"{where} grid", table["grid"])
+        space = _sweep_space(f"{where} grid", table["grid"])
         for key, values in space.items():
             if not isinstance(values, list) or not values:
                 raise ScenarioError(f"{where} grid.{key}: expected a non-empty list of values")
-        return SweepSpec(strategy=strategy, method=method, space={k: list(v) for k, v in space.items()})
-    if method == "random":
-        _check_keys(where, table, {"strategy", "method", "space", "samples", "seed"}, {"space", "samples"})
-        space = _table(f"{where} space", table["space"])
-        for key, bounds in space.items():
-            ok = (
-                isinstance(bounds, list)
-                and len(bounds) == 2
-                and all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+            for i, value in enumerate(values):
+                _grid_value(f"{where} grid.{key}[{i}]", value)
+        points = math.prod(len(values) for values in space.values())
+        if points > MAX_PARAMETER_SETS:
+            shape = " x ".join(str(len(values)) for values in space.values())
+            raise ScenarioError(
+                f"{where} grid: {shape} = {points:,} parameter sets, more than the "
+                f"{MAX_PARAMETER_SETS:,} a sweep may run"
             )
-            if not ok or bounds[0] > bounds[1]:
-                raise ScenarioError(f"{where} space.{key}: expected [low, high]")
-        samples = table["samples"]
-        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-            raise ScenarioError(f"{where} samples: must be a whole number >= 1")
-        return SweepSpec(
-            strategy=strategy,
-            method=method,
-            space={k: list(v) for k, v in space.items()},
-            samples=samples,
-            seed=int(table.get("seed", 0)),
+        return SweepSpec(strategy=strategy, method=method, space={k: list(v) for k, v in space.items()})
+    _check_keys(where, table, {"strategy", "method", "space", "samples", "seed"}, {"space", "samples"})
+    space = _sweep_space(f"{where} space", table["space"])
+    for key, bounds in space.items():
+        if not isinstance(bounds, list) or len(bounds) != 2:
+            raise ScenarioError(f"{where} space.{key}: expected [low, high], got {params.show(bounds)}")
+        low, high = (
+            params.number(f"{where} space.{key}[{i}]", b, lo=-MAX_SWEEP_BOUND, hi=MAX_SWEEP_BOUND)
+            for i, b in enumerate(bounds)
         )
-    raise ScenarioError(f"{where} method: expected 'grid' or 'random', got {method!r}")
+        if low > high:
+            raise ScenarioError(f"{where} space.{key}: low {bounds[0]!r} is above high {bounds[1]!r}")
+    return SweepSpec(
+        strategy=strategy,
+        method=method,
+        space={k: list(v) for k, v in space.items()},
+        samples=params.integer(f"{where} samples", table["samples"], lo=1, hi=MAX_PARAMETER_SETS),
+        seed=params.seed(f"{where} seed", table.get("seed", 0)),
+    )
+
+
+def _sweep_space(where: str, raw: Any) -> dict[str, Any]:
+    space = _table(where, raw)
+    if not space:
+        raise ScenarioError(f"{where}: expected at least one parameter")
+    if len(space) > MAX_SWEEP_PARAMETERS:
+        raise ScenarioError(f"{where}: at most {MAX_SWEEP_PARAMETERS} parameters, got {len(space)}")
+    return space
+
+
+def _grid_value(where: str, value: Any) -> None:
+    """Accept a grid point's value: a finite number, a boolean or a short string."""
+    if isinstance(value, bool) or (isinstance(value, int | float) and math.isfinite(value)):
+        return
+    if isinstance(value, str) and len(value) <= MAX_NAME_CHARS:
+        return
+    raise ScenarioError(
+        f"{where}: expected a finite number, a boolean or a string of at most {MAX_NAME_CHARS} "
+        f"characters, got {params.show(value)}"
+    )
+
+
+def _name(where: str, value: Any) -> str:
+    """Return a strategy's name or kind, or a label: a non-empty string of at most 100 characters."""
+    text = params.string(where, value, max_len=MAX_NAME_CHARS)
+    if not text:
+        raise ScenarioError(f"{where}: must not be empty")
+    return text

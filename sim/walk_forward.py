@@ -15,15 +15,17 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+import numpy as np
 
 from feeds.feed import MemoryFeed
 from feeds.market import MarketData
 from feeds.timeparse import format_ns
 from sim.replay import replay_scenario, window_bounds
+from sim.result import RunResult
 from sim.scenario import Scenario, ScenarioError
 
 
-def _replay(scenario: Scenario, md: MarketData) -> dict[str, Any]:
+def _replay(scenario: Scenario, md: MarketData) -> RunResult:
     if len(md) == 0:
         raise ScenarioError(f"{scenario.path}: [walk_forward]: a window has no market data")
     return replay_scenario(scenario, MemoryFeed(md))
@@ -41,6 +43,30 @@ def split_windows(start_ns: int, end_ns: int, windows: int) -> list[tuple[int, i
     return [(cuts[i], cuts[i + 1] - 1) for i in range(windows)]
 
 
+def _windows_with_data(
+    scenario: Scenario, md: MarketData, start_ns: int, end_ns: int, count: int
+) -> list[tuple[int, int]]:
+    """Cut the replay window into ``count`` windows; refuse, saying why, if one would hold no data."""
+    where = f"{scenario.path}: [walk_forward] windows = {count}"
+    span = f"the replay window {format_ns(start_ns)} to {format_ns(end_ns)}"
+    try:
+        bounds = split_windows(start_ns, end_ns, count)
+    except ValueError:
+        raise ScenarioError(f"{where}: {span} is too short to cut into {count} windows") from None
+    ts = md.ts_event
+    firsts = np.searchsorted(ts, [lo for lo, _ in bounds], side="left")
+    ends = np.searchsorted(ts, [hi for _, hi in bounds], side="right")
+    empty = np.flatnonzero(ends == firsts)
+    if empty.size:
+        i = int(empty[0])
+        snapshots = int(ends[-1] - firsts[0])
+        raise ScenarioError(
+            f"{where}: window {i + 1} ({format_ns(bounds[i][0])} to {format_ns(bounds[i][1])}) holds no "
+            f"market data ({span} has {snapshots:,} snapshots); use fewer windows"
+        )
+    return bounds
+
+
 def _in_window(scenario: Scenario, start_ns: int, end_ns: int) -> Scenario:
     data = attrs.evolve(scenario.data, start=format_ns(start_ns), end=format_ns(end_ns))
     return attrs.evolve(scenario, data=data, walk_forward=None)
@@ -55,15 +81,17 @@ def _tuned(scenario: Scenario, best: dict[str, Any]) -> Scenario:
     return attrs.evolve(scenario, strategies=specs, sweep=None, optimized=name)
 
 
-def _money(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _money(result: RunResult) -> dict[str, dict[str, Any]]:
     return {
         name: {
-            "total_cash": s["total_cash"],
-            "avg_fill_px": s["avg_fill_px"],
-            "filled_shares": s["filled_shares"],
-            "maker_shares": s["maker_shares"],
+            "total_cash": lane.total_cash,
+            "avg_fill_px": lane.avg_fill_px,
+            "filled_shares": lane.filled_shares,
+            "overfill_shares": lane.overfill_shares,
+            "cash_at_target": lane.cash_at_target,
+            "maker_shares": lane.maker_shares,
         }
-        for name, s in result["strategies"].items()
+        for name, lane in result.strategies.items()
     }
 
 
@@ -95,7 +123,7 @@ def run_walk_forward(
         raise ScenarioError(f"{scenario.path}: [walk_forward] needs a [sweep] to tune")
     count = scenario.walk_forward.windows if scenario.walk_forward is not None else 2
     start_ns, end_ns = window_bounds(scenario, MemoryFeed(md).info)
-    bounds = split_windows(start_ns, end_ns, count)
+    bounds = _windows_with_data(scenario, md, start_ns, end_ns, count)
     total = 2 * (count - 1)
     out = []
     for i in range(count - 1):
@@ -104,7 +132,7 @@ def run_walk_forward(
         in_sample = _replay(tune, md.window(tune_start, tune_end))
         if progress is not None:
             progress(2 * i + 1, total)
-        best = dict(in_sample["best_parameters"])
+        best = dict(in_sample.best_parameters)
         test = _tuned(_in_window(scenario, test_start, test_end), best)
         out_of_sample = _replay(test, md.window(test_start, test_end))
         if progress is not None:
@@ -114,8 +142,8 @@ def run_walk_forward(
                 "tune": {"start": format_ns(tune_start), "end": format_ns(tune_end)},
                 "test": {"start": format_ns(test_start), "end": format_ns(test_end)},
                 "best_parameters": best,
-                "in_sample_bps": in_sample["savings_vs_baselines_bps"],
-                "out_of_sample_bps": out_of_sample["savings_vs_baselines_bps"],
+                "in_sample_bps": dict(in_sample.savings_bps),
+                "out_of_sample_bps": dict(out_of_sample.savings_bps),
                 "in_sample": _money(in_sample),
                 "out_of_sample": _money(out_of_sample),
             }

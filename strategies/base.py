@@ -69,7 +69,7 @@ class Router(Protocol):
 
     def send(self, venue: int, kind: OrderKind, qty: np.ndarray, limit_px: int) -> int: ...
 
-    def cancel(self, venue: int, order_id: int) -> None: ...
+    def cancel(self, venue: int, order_id: int, lanes: np.ndarray | None = None) -> None: ...
 
     def call_at(self, ts_ns: int, callback: Callable[[], None]) -> None: ...
 
@@ -207,9 +207,13 @@ class LaneStrategy:
             return None
         return self._router.send(venue, OrderKind.LIMIT, arr, int(price))
 
-    def cancel(self, venue: int, order_id: int) -> None:
-        """Ask venue ``venue`` to cancel what is left of a resting order (after the cancel latency)."""
-        self._router.cancel(venue, order_id)
+    def cancel(self, venue: int, order_id: int, lanes: np.ndarray | None = None) -> None:
+        """Ask venue ``venue`` to cancel what is left of a resting order (after the cancel latency).
+
+        ``lanes`` (a boolean mask) cancels only those lanes: a lane that is done pulls its
+        own shares while the others keep theirs.
+        """
+        self._router.cancel(venue, order_id, lanes)
 
     def call_at(self, ts_ns: int, callback: Callable[[], None]) -> None:
         """Call ``callback()`` at simulated time ``ts_ns`` (now, if that is past; never after the window)."""

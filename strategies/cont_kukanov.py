@@ -33,14 +33,12 @@ One venue with a bid
 Several venues
     Projected stochastic approximation with ``sa_samples`` iterations, all lanes in
     one vectorised call (``ck_model.sa_allocate`` with a target per lane), drawing from ``self.rng``.
-Never more than the target
-    Overbooking (``M + sum L > remaining``) is the model's choice. When every lane
-    has its target, all working orders are cancelled. A lane that completes while
-    other lanes still trade cannot cancel alone (an order carries every lane), so
-    its resting shares are capped at the venue: the engine's ``headroom(owner)`` (target
-    less filled less marketable shares in flight) bounds every maker fill, and
-    ``venues.book.VenueBook`` books the excess as cancelled. That cap also
-    removes the residual risk of fills landing within a cancel's latency.
+A lane that has its target
+    Overbooking (``M + sum L > remaining``) is the model's choice. As soon as a lane
+    hears that it has its target it cancels its own lanes of every working limit
+    order (the other lanes keep theirs). Fills that land before the cancel does are
+    executed, as at a real venue, so a lane can end above its target: that is the
+    overfill ``lambda_over`` prices, reported as ``overfill_shares``.
 """
 
 from __future__ import annotations
@@ -135,7 +133,7 @@ class ContKukanov(LaneStrategy):
         self._view: BookView | None = None
         self._working: dict[int, tuple[int, OrderKind]] = {}
         self._due = False
-        self._closing = False
+        self._lane_done = np.zeros(self.lanes, dtype=bool)
 
     # -- callbacks ------------------------------------------------------------------
 
@@ -154,12 +152,16 @@ class ContKukanov(LaneStrategy):
         self.estimator.update(rows, venue_index)
 
     def on_fill(self, fill: Fill) -> None:
-        if self.done and not self._closing:
-            self._closing = True
-            self._cancel_limits()
+        # A lane that has its target pulls its own resting shares; fills that land before
+        # the cancel does are real (and cost lambda_over in the model).
+        done = (self.filled >= self.target) & ~self._lane_done
+        if done.any():
+            self._lane_done |= done
+            self._cancel_limits(done)
 
     def on_report(self, report: OrderReport) -> None:
-        self._working.pop(report.order_id, None)
+        if report.complete:
+            self._working.pop(report.order_id, None)
         if self._due and not self._working:
             self._due = False
             self._decide()
@@ -182,10 +184,10 @@ class ContKukanov(LaneStrategy):
             self._due = False
             self._decide()
 
-    def _cancel_limits(self) -> None:
+    def _cancel_limits(self, lanes: np.ndarray | None = None) -> None:
         for order_id, (venue, kind) in list(self._working.items()):
             if kind is OrderKind.LIMIT:
-                self.cancel(venue, order_id)
+                self.cancel(venue, order_id, lanes)
 
     # -- the decision ---------------------------------------------------------------
 
@@ -272,7 +274,7 @@ class ContKukanov(LaneStrategy):
         )
         rem = market.copy()
         qty = np.zeros((view.venues, self.lanes), dtype=np.int64)
-        limit_px = [0] * view.venues
+        limit_px = [-(2**62)] * view.venues  # order prices are negative for a sell
         for _cost, v, lv in levels:
             take = np.minimum(rem, np.maximum(offered[:, v, lv], 0))
             if take.any():

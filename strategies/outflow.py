@@ -22,6 +22,9 @@ from collections import deque
 
 import numpy as np
 
+# An empty bid side: below any order price (prices are negative for a sell).
+_EMPTY = -(2**62)
+
 
 class OutflowEstimator:
     """Rolling empirical law of each venue's best-bid queue outflow over a horizon.
@@ -67,7 +70,7 @@ class OutflowEstimator:
         # Buckets are [origin + j * step, origin + (j + 1) * step); the first is set by the first row.
         self._origin = int(origin_ns)
         self._bucket_end: int | None = None
-        self._last_px = [0] * k
+        self._last_px = [_EMPTY] * k
         self._last_sz = [0] * k
         self._seen = [False] * k
         self._col = None
@@ -91,7 +94,7 @@ class OutflowEstimator:
 
     def _row_k(self, k: int, px: int, sz: int) -> None:
         if sz <= 0:
-            px, sz = 0, 0
+            px, sz = _EMPTY, 0
         if self._seen[k]:
             last_px = self._last_px[k]
             if px == last_px:

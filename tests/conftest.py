@@ -85,13 +85,14 @@ def venue(venue_id: int, fee: str = "0", rebate: str = "0", latency_ns: int = 0)
     )
 
 
-def run_engine(md, venues, cls, params=({},), *, target, start_ns=None, end_ns=None, seed=0):
+def run_engine(md, venues, cls, params=({},), *, target, start_ns=None, end_ns=None, seed=0, side="buy"):
     """Run one strategy class over ``md`` and return ``(engine, ledger)``."""
     engine = Engine(
         md,
         venues,
         [StrategySlot(cls.kind or "s", cls, tuple(params))],
         target=target,
+        side=side,
         start_ns=int(md.ts_event[0]) if start_ns is None else start_ns,
         end_ns=int(md.ts_event[-1]) if end_ns is None else end_ns,
         seed=seed,

@@ -2,6 +2,10 @@
 
 Import the fixtures by name into a test module (``from tests.kafka_fixtures import
 kafka_broker, topic``); ``tests/conftest.py`` belongs to the whole suite.
+
+The broker is ``$SOR_KAFKA_BOOTSTRAP`` (127.0.0.1:9092 by default): ``tests/run.sh``
+starts one of its own on free ports, with its own state folder (``$SOR_STATE_DIR``),
+and exports both, so the tests never touch a broker the user runs.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import os
 import socket
 import uuid
 
+import attrs
 import numpy as np
 import pytest
 
@@ -38,18 +43,30 @@ def topic(request):
     name = request.node.name.replace("[", "-").replace("]", "").replace("_", "-")[:60]
     name = f"t-{name}-{uuid.uuid4().hex[:8]}"
     yield name
-    if broker_answers(BOOTSTRAP, timeout_s=1.0):
-        from kafka import KafkaAdminClient
-        from kafka.errors import KafkaError
+    drop_topics(BOOTSTRAP, [name])
 
-        try:
-            admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+
+def drop_topics(bootstrap: str, names: list[str]) -> None:
+    """Delete topics and their run indexes, each on its own (one never made must not keep the others)."""
+    if not broker_answers(bootstrap, timeout_s=1.0):
+        return
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    from feeds.kafka.schema import index_topic
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    except KafkaError:
+        return
+    try:
+        for name in [*names, *(index_topic(n) for n in names)]:
             try:
                 admin.delete_topics([name])
-            finally:
-                admin.close()
-        except KafkaError:
-            pass  # never made, or already gone: nothing to tidy
+            except KafkaError:
+                pass  # never made, or already gone: nothing to tidy
+    finally:
+        admin.close()
 
 
 def free_port() -> int:
@@ -119,33 +136,64 @@ class RawRun:
     """Writes a run message by message, in the order a test needs (gaps, copies, garbage, interleaving).
 
     Messages go through one producer and are flushed on ``flush``, so within a
-    partition they land in the order written.
+    partition they land in the order written. With ``index`` (the default) the run
+    index gets a record for each ``start`` and ``end``, as the real producer writes
+    them; without, the topic looks like one written by an older producer.
     """
 
-    def __init__(self, bootstrap: str, topic: str, partitions: int = 2):
+    def __init__(self, bootstrap: str, topic: str, partitions: int = 2, index: bool = True):
         from kafka import KafkaAdminClient, KafkaProducer
 
         from feeds.kafka.client import ensure_topic
+        from feeds.kafka.schema import index_topic
 
         admin = KafkaAdminClient(bootstrap_servers=bootstrap)
         try:
             self.partitions, _ = ensure_topic(admin, topic, partitions, topic)
+            if index:
+                ensure_topic(admin, index_topic(topic), 1, topic)
         finally:
             admin.close()
         self.topic = topic
+        self.index = index
+        self.starts: dict[str, object] = {}
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
 
-    def send(self, value: bytes, partition: int | None = None, key: bytes | None = None) -> None:
-        self.producer.send(self.topic, value, partition=partition, key=key)
+    def send(self, value: bytes, partition: int | None = None, key: bytes | None = None):
+        return self.producer.send(self.topic, value, partition=partition, key=key)
 
-    def start(self, md: MarketData, run: str, created_ns: int) -> None:
+    def _index(self, state: str, run: str, futures) -> None:
         from feeds.kafka import schema
 
-        for p in range(self.partitions):
-            marker = schema.StartMarker(
-                run, p, self.partitions, len(md), md.levels, md.source, md.symbol, created_ns
-            )
-            self.send(schema.encode_start(marker), partition=p)
+        if not self.index:
+            return
+        offsets = tuple(f.get(timeout=30).offset for f in futures)
+        entry = schema.IndexEntry(state, self.starts[run], offsets)
+        self.producer.send(schema.index_topic(self.topic), schema.encode_index(entry), key=run.encode())
+
+    def start(self, md: MarketData, run: str, created_ns: int, venues: tuple[int, ...] | None = None) -> None:
+        from feeds.kafka import schema
+
+        n = len(md)
+        first = schema.StartMarker(
+            run,
+            0,
+            self.partitions,
+            n,
+            md.levels,
+            md.source,
+            md.symbol,
+            created_ns,
+            md.venues if venues is None else venues,
+            int(md.ts_event[0]) if n else 0,
+            int(md.ts_event[-1]) if n else 0,
+        )
+        self.starts[run] = first
+        futures = [
+            self.send(schema.encode_start(attrs.evolve(first, partition=p)), partition=p)
+            for p in range(self.partitions)
+        ]
+        self._index("start", run, futures)
 
     def rows(self, md: MarketData, run: str, rows) -> None:
         from feeds.kafka import schema
@@ -157,6 +205,7 @@ class RawRun:
     def end(self, md: MarketData, run: str, count: int | None = None) -> None:
         from feeds.kafka import schema
 
+        futures = []
         for p in range(self.partitions):
             marker = schema.EndMarker(
                 run,
@@ -169,7 +218,8 @@ class RawRun:
                 md.rows_read,
                 dict(md.dropped),
             )
-            self.send(schema.encode_end(marker), partition=p)
+            futures.append(self.send(schema.encode_end(marker), partition=p))
+        self._index("end", run, futures)
 
     def flush(self) -> None:
         self.producer.flush(timeout=30)

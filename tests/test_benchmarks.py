@@ -32,11 +32,20 @@ EXPECTED = {
         "worker_peak_rss_mb",
         "sor_run_peak_rss_mb",
     ),
+    "kafka_read": (),
 }
 # Measured only when their subject exists (a scenario, a broker); otherwise a status says why.
 OPTIONAL = {
     "queue_router": ("median_s", "over_parse", "target_over_parse"),
     "kafka": ("messages_per_s", "snapshots_per_s", "run_over_file", "target_messages_per_s"),
+    "kafka_read": (
+        "history_ratio",
+        "paced_over_file",
+        "paced_memory_over_file",
+        "history",
+        "paced",
+        "fail_fast",
+    ),
 }
 
 
@@ -93,6 +102,11 @@ def test_results_json_has_every_measurement_with_finite_numbers(quick_run):
     assert set(m["data_growth"]["runs"]) == {"1x", "4x", "16x"}
     assert set(m["param_growth"]["runs"]) == {"1", "125", "1000"}
     assert m["study"]["markets"] == 4 and m["study"]["identical_json"] is True
+    if m["kafka_read"].get("status") == "measured":
+        read = m["kafka_read"]
+        assert set(read["fail_fast"]) == {"nothing_listening", "unknown_topic", "unknown_run", "met"}
+        assert {"one_run", "oldest_of_5", "latest_of_5", "target_ratio"} <= set(read["history"])
+        assert {"file_run", "file_peak_rss_mb", "grouped", "target_over_file"} <= set(read["paced"])
     found = list(numbers(results))
     assert found and all(math.isfinite(x) for x in found)
 
@@ -114,5 +128,6 @@ def test_results_md_names_the_machine_and_every_target(quick_run):
         "queue-aware router",
         "Kafka",
         "Studies on Dask",
+        "Kafka: reading a run back",
     ):
         assert label in text, label

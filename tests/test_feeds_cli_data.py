@@ -44,7 +44,7 @@ def test_unwritable_output_is_one_line(tmp_path):
     target = tmp_path / "missing-dir" / "x.csv"
     result = CliRunner().invoke(main, ["data", "synth", "--seconds", "1", "-o", str(target)])
     assert result.exit_code != 0
-    assert result.output.startswith(f"Error: cannot write {target}")
+    assert result.output.startswith(f"Error: {target}: cannot write: No such file or directory")
 
 
 def test_output_is_required():

@@ -94,7 +94,8 @@ def test_status_reports_the_broker_and_its_topics(kafka_broker, topic, fake_sour
     result = CliRunner().invoke(main, ["kafka", "status"])
     assert result.exit_code == 0, result.output
     assert f"at {kafka_broker}" in result.output
-    assert f"{topic} (3 partitions)" in result.output
+    assert f"{topic} (3 partitions, run index)" in result.output
+    assert f"{topic}.runs" not in result.output  # the index is shown with its topic, not beside it
 
 
 def test_up_when_a_broker_answers_is_a_no_op(kafka_broker):

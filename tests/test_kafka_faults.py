@@ -18,11 +18,24 @@ from feeds.kafka.client import StreamError
 from feeds.kafka.consumer import read_run
 from feeds.kafka.producer import publish
 from sim.cli import main
+from sim.commands.kafka import summary_lines
 
 # The shared fixtures, by name (tests/conftest.py belongs to the whole suite).
 kafka_broker = kafka_fixtures.kafka_broker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.filterwarnings("ignore:(read|open)_text is deprecated")]
+
+
+def test_stream_summary_reports_resent_records_and_the_longest_outage():
+    from feeds.kafka.producer import StreamReport
+
+    report = StreamReport(
+        "r1", "t", "127.0.0.1:9092", 3, 1000, 40, 123456, 2.0, retries=17, longest_outage_s=6.25
+    )
+    assert summary_lines(report)[4] == (
+        "delivery   17 record(s) resent; longest wait for an acknowledgement 6.25 s "
+        "(an outage ridden through, when above a second)"
+    )
 
 
 def test_producer_fails_within_bound_when_no_broker_answers():
@@ -137,6 +150,17 @@ def test_broker_killed_and_restarted_mid_run_loses_and_duplicates_nothing(scratc
     assert got.run == out["report"].run
     assert (got.count, got.malformed) == (2400, 0)
     assert_same_market(got.data, md)
+    # The producer saw no ack for at least the second the broker was down, and says so.
+    report = out["report"]
+    assert report.longest_outage_s >= 1.0
+    assert report.retries >= 0
+    lines = summary_lines(report)
+    assert any(
+        line.startswith(
+            f"delivery   {report.retries:,} record(s) resent; longest wait for an acknowledgement "
+        )
+        for line in lines
+    )
 
 
 def test_up_is_idempotent_and_down_stops_cleanly(scratch_broker):

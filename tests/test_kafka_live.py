@@ -64,6 +64,11 @@ def test_live_run_prints_fills_as_they_happen_and_equals_the_file_run(kafka_brok
     a, b = json.loads(direct.read_text()), json.loads(live.read_text())
     a["scenario"]["data"].pop("source")
     assert b["scenario"]["data"].pop("source") == feed
+    # The live result says which run it followed; everything else equals the file run.
+    kafka = b["data"].pop("kafka")
+    assert kafka["topic"] == topic and kafka["run_id"] and kafka["duplicates_dropped"] == 0
+    assert b["data"].pop("source").startswith(f"kafka://{kafka_broker}/{topic}?run=")
+    a["data"].pop("source")
     assert a == b
 
 

@@ -48,7 +48,7 @@ def test_paced_rows_leave_at_their_event_time_over_the_speed():
     clock = _Clock()
     sender = _Sender(clock)
 
-    _send_rows(md, "r", sender, speed=2.0, batch_max=64, on_progress=None, clock=clock, sleep=clock.sleep)
+    _send_rows(md, "r", sender, 2.0, 64, None, clock, clock.sleep, linger_s=0.0)
 
     assert clock.sleeps == [0.5, 1.0]
     assert sender.sent == [(100.0, [0], b"2"), (100.0, [1], b"5"), (100.5, [2, 3], b"2"), (101.5, [4], b"2")]
@@ -80,3 +80,21 @@ def test_a_producer_behind_its_schedule_catches_up_by_batching_instead_of_sleepi
     assert [rows for _t, rows, _k in sender.sent] == [[0], [1, 2, 3], [4], [5]]
     assert clock.sleeps == [3.95]
     assert seen[-1] == 6
+
+
+def test_paced_rows_due_within_the_linger_leave_together_when_the_next_is_later():
+    # At speed 10, rows due 0, 2, 4, 30 and 32 ms after the first; a 5 ms linger.
+    md = _market([0, 0.02, 0.04, 0.3, 0.32], [2, 2, 5, 2, 2])
+    clock = _Clock()
+    sender = _Sender(clock)
+
+    _send_rows(md, "r", sender, 10.0, 64, None, clock, clock.sleep, linger_s=0.005)
+
+    # Row 1 is due 2 ms after row 0 (within the linger): they wait together; row 2 is due
+    # 4 ms after row 0, still within; row 3 is 30 ms away, so 0-2 leave before that sleep.
+    assert [(round(t - 100.0, 6), rows) for t, rows, _k in sender.sent] == [
+        (0.004, [0, 1]),
+        (0.004, [2]),
+        (0.032, [3, 4]),
+    ]
+    assert clock.sleeps == [0.002, 0.002, 0.026, 0.002]

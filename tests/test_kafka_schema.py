@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kafka_fixtures import make_market
 
 from feeds.errors import FeedError
@@ -134,3 +137,75 @@ def test_kafka_spec_parses_address_topic_and_options():
 def test_bad_kafka_specs_are_feed_errors(text, reason):
     with pytest.raises(FeedError, match=reason):
         parse_spec(text)
+
+
+def _one_by_one(values: list[bytes], run: str) -> tuple[dict[str, list], int]:
+    rows: dict[str, list] = {}
+    bad = 0
+    for value in values:
+        try:
+            msg = schema.decode(value)
+        except schema.MalformedMessage:
+            bad += 1
+            continue
+        for name, col in msg.columns.items():
+            rows.setdefault(name, []).extend(col.tolist())
+    return rows, bad
+
+
+def _messages(md, run: str, batch: int) -> list[bytes]:
+    enc = schema.RowEncoder(md, run)
+    by_venue: dict[int, list[int]] = {}
+    values = []
+    for i, v in enumerate(md.venue.tolist()):
+        by_venue.setdefault(v, []).append(i)
+        if len(by_venue[v]) == batch:
+            values.append(enc.encode(by_venue.pop(v)))
+    values += [enc.encode(rows) for rows in by_venue.values()]
+    return values
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.integers(0, 2**16), st.integers(1, 9), st.integers(1, 12), st.booleans())
+def test_decoding_many_at_once_equals_decoding_one_by_one(seed, batch, levels, canonical):
+    from feeds.synthetic import SynthConfig, generate
+
+    if canonical:  # what the producer sends: the text path takes it
+        md = generate(SynthConfig(venues=3, seconds=3.0, seed=seed))
+        md = attrs.evolve(md, **{name: getattr(md, name)[:, :levels] for name in schema.BOOK})
+    else:  # int64 edges, escaped and odd action/side codes: the JSON paths take it
+        md = make_market(120, levels=levels, seed=seed)
+    values = _messages(md, "run-1", batch)
+    got, malformed = schema.decode_many(values, "run-1")
+    want, bad = _one_by_one(values, "run-1")
+    assert (malformed, bad) == (0, 0)
+    assert {name: col.tolist() for name, col in got.columns.items()} == want
+    assert (schema._decode_many_text(values, "run-1") is not None) == canonical
+
+
+@pytest.mark.parametrize(
+    ("good", "bad"),
+    [
+        (b'"size":100', b'"size":0100'),  # a leading zero: no JSON number
+        (b'"size":100', b'"size":-'),
+        (b'"size":100', b'"size":1-00'),
+        (b'"size":100', b'"size":1.5'),
+        (b'"size":100', b'"size":true'),
+        (b'"size":100', b'"size":99999999999999999999'),
+        (b'"size":100', b'"size": 100'),
+        (b'"venue":2', b'"venue":"2"'),
+    ],
+)
+def test_decoding_many_counts_each_value_decode_rejects_and_keeps_the_rest(good, bad):
+    from feeds.synthetic import SynthConfig, generate
+
+    md = generate(SynthConfig(venues=3, seconds=2.0, seed=3))
+    values = _messages(md, "r", 1)[:40]
+    hit = next(i for i, v in enumerate(values) if good in v)
+    values[hit] = values[hit].replace(good, bad, 1)
+    got, malformed = schema.decode_many(values, "r")
+    want, rejected = _one_by_one(values, "r")
+    assert malformed == rejected
+    assert {name: col.tolist() for name, col in got.columns.items()} == want
+    if bad != b'"size": 100':  # JSON allows the space: that one is valid, only not canonical
+        assert malformed == 1 and len(got) == 39

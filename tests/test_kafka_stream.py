@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 
@@ -13,6 +14,7 @@ from kafka_fixtures import RawRun, assert_same_market, make_market
 from feeds.errors import FeedError
 from feeds.kafka.client import StreamError
 from feeds.kafka.consumer import iter_live, read_run, read_topic
+from feeds.kafka.notices import Notices
 from feeds.kafka.producer import publish
 
 # The shared fixtures, by name (tests/conftest.py belongs to the whole suite).
@@ -224,13 +226,50 @@ def test_missing_topic_says_so(kafka_broker, topic):
 def test_topic_without_runs_says_nothing_was_produced(kafka_broker, topic):
     raw = RawRun(kafka_broker, topic)
     raw.close()
-    with pytest.raises(StreamError, match="no run started on topic .* within 1 s: it is empty"):
+    with pytest.raises(StreamError, match="no run on topic .* within 1 s: it is empty"):
         read_run(_url(kafka_broker, topic, "wait=1"))
 
 
 def test_unknown_run_lists_the_runs_there(kafka_broker, topic):
     run = publish(make_market(10), topic=topic, bootstrap=kafka_broker).run
     with pytest.raises(
-        StreamError, match=f"run nope not found .*runs there: {run} \\(10 snapshots, complete\\)"
+        StreamError, match=f"run nope not found .*runs there: {run} \\(10 snapshots, complete, published 20"
     ):
         read_run(_url(kafka_broker, topic, "run=nope&wait=1"))
+
+
+def test_a_topic_without_run_index_is_scanned_and_the_user_told(kafka_broker, topic):
+    md = make_market(80)
+    raw = RawRun(kafka_broker, topic, index=False)
+    try:
+        raw.start(md, "old-producer", created_ns=5)
+        raw.rows(md, "old-producer", range(80))
+        raw.end(md, "old-producer")
+        raw.flush()
+    finally:
+        raw.close()
+    said = io.StringIO()
+
+    got = read_run(_url(kafka_broker, topic), Notices(said))
+
+    assert_same_market(got.data, md)
+    assert "has no run index (written by an older producer or by hand)" in said.getvalue()
+
+
+def test_reading_a_run_fetches_none_of_the_runs_before_it(kafka_broker, topic):
+    # One snapshot per message, so the records of each run are easy to count.
+    runs = [
+        publish(make_market(300, seed=s), topic=topic, bootstrap=kafka_broker, batch_max=1) for s in (1, 2, 3)
+    ]
+    on_topic = sum(r.messages for r in runs)
+
+    latest = read_run(_url(kafka_broker, topic))
+    middle = read_run(_url(kafka_broker, topic, f"run={runs[1].run}"))
+
+    assert latest.run == runs[2].run
+    # 300 snapshots + 3 start + 3 end markers, and nothing else fetched.
+    assert latest.messages == runs[2].messages == 306
+    assert latest.fetched == 306
+    # The middle run starts past the first run; what it fetches beyond its end is read-ahead.
+    assert middle.messages == 306
+    assert 306 <= middle.fetched < on_topic - runs[0].messages + 1

@@ -18,6 +18,7 @@ from venues.queue import (
     QueueTracker,
     apply_row,
 )
+from venues.queue_models import LogProbability, RiskAverse
 
 P = 10_000_000_000  # our price, $10.00
 TICK = 10_000_000  # one cent
@@ -25,7 +26,14 @@ ASK = P + 5 * TICK  # a best ask well above us
 DEPTH = 10
 KEY = 7
 
-ALL_MODELS = [FrontFirst(), Proportional(), ProbabilisticQueue(power=2.0), ProbabilisticQueue(power=0.5)]
+ALL_MODELS = [
+    FrontFirst(),
+    Proportional(),
+    ProbabilisticQueue(power=2.0),
+    ProbabilisticQueue(power=0.5),
+    RiskAverse(),
+    LogProbability(),
+]
 
 
 def _pad(levels: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -110,6 +118,61 @@ def test_worked_example_trades_then_cancel_then_fills(model, ahead_after_cancel,
     assert trade(t, 5, 60) == second_fill
 
 
+# The worked example under the two hftbacktest references. After the trade of 100 the
+# queue is 200 ahead, 100 behind; 100 are cancelled:
+#   risk-averse: the 100 behind can hold them all: ahead stays 200. The trade of 150 leaves
+#     50 ahead and fills nothing; the level shows 50 = the 50 ahead. The trade of 60 then
+#     fills us with 60 - 50 = 10.
+#   log: p = ln 201 / (ln 201 + ln 101) = 5.3033 / 9.9184 = 0.5347; 53.47 -> 53 from ahead:
+#     ahead 147. The trade of 150 fills 3; then we are alone: the trade of 60 fills 60.
+@pytest.mark.parametrize(
+    ("model", "ahead_after_cancel", "first_fill", "ahead_after", "second_fill"),
+    [(RiskAverse(), 200, 0, 50, 10), (LogProbability(), 147, 3, 0, 60)],
+)
+def test_worked_example_under_risk_averse_and_log(
+    model, ahead_after_cancel, first_fill, ahead_after, second_fill
+):
+    t = joined(model)
+    show(t, 1, 400)
+    trade(t, 2, 100)
+    show(t, 2, 300)
+    show(t, 3, 200)
+    assert ahead(t) == ahead_after_cancel
+    assert trade(t, 4, 150) == first_fill
+    show(t, 4, 50)
+    assert ahead(t) == ahead_after
+    assert trade(t, 5, 60) == second_fill
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "c", "share"),
+    [
+        (5, 3, 4, 1),  # only 3 behind: 1 of the 4 must have been ahead
+        (5, 10, 4, 0),
+        (0, 7, 3, 0),
+        (6, 0, 2, 2),  # nobody behind: all from ahead
+    ],
+)
+def test_risk_averse_takes_the_least_possible_from_ahead(a, b, c, share):
+    got = RiskAverse().cancel_ahead(np.array([a]), np.array([b]), np.array([c]))
+    assert got.tolist() == [share]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "c", "share"),
+    [
+        (1, 3, 3, 1),  # ln 2 / (ln 2 + ln 4) = 1/3: 3 * 1/3 = 1
+        (100, 300, 100, 45),  # ln 101 / (ln 101 + ln 301) = 0.4471: 44.7 -> 45
+        (0, 5, 2, 0),
+        (5, 0, 2, 2),
+    ],
+)
+def test_log_probability_depends_on_the_queue_size_not_only_our_place(a, b, c, share):
+    # 1 ahead of 3 and 100 ahead of 300 are the same place (a quarter of the way back), not the same split.
+    got = LogProbability().cancel_ahead(np.array([a]), np.array([b]), np.array([c]))
+    assert got.tolist() == [share]
+
+
 def test_order_completes_and_leaves_the_tracker():
     # Front-first from the worked example: 50 + 50 = 100, the whole order.
     t = joined(FrontFirst())
@@ -146,6 +209,10 @@ def test_size_increases_queue_behind_us(model):
         (ProbabilisticQueue(power=2.0), 162),
         # p = 0.7746 / (0.7746 + 0.6325) = 0.5505; 200 * p = 110.10 -> 110: 300 - 110
         (ProbabilisticQueue(power=0.5), 190),
+        # the 200 behind can hold all 200 cancelled: none from ahead
+        (RiskAverse(), 300),
+        # p = ln 301 / (ln 301 + ln 201) = 5.7071 / 11.0104 = 0.5183; 200 * p = 103.67 -> 104: 300 - 104
+        (LogProbability(), 196),
     ],
 )
 def test_cancel_split_between_ahead_and_behind(model, expected):
@@ -595,13 +662,27 @@ def test_queue_invariants_hold_for_every_model(displayed, qty, events, model):
     displayed=st.integers(0, 500), qty=st.integers(1, 300), events=_events, model=st.sampled_from(ALL_MODELS)
 )
 def test_front_first_is_never_behind_any_model(displayed, qty, events, model):
-    front = list(_play(joined(FrontFirst(), displayed=displayed, qty=qty), events, displayed))
-    other = list(_play(joined(model, displayed=displayed, qty=qty), events, displayed))
-    # Front-first may finish (and stop yielding) first; compare the steps both saw.
-    for (_, a_front, f_front), (_, a_other, f_other) in zip(front, other, strict=False):
-        assert a_front <= a_other
-        assert f_front >= f_other
-    assert len(front) <= len(other)
+    _assert_never_behind(FrontFirst(), model, displayed, qty, events)
+
+
+def _assert_never_behind(first: QueueModel, second: QueueModel, displayed: int, qty: int, events) -> None:
+    """Assert that ``first`` never has more queue ahead, nor fewer fills, than ``second``."""
+    a = list(_play(joined(first, displayed=displayed, qty=qty), events, displayed))
+    b = list(_play(joined(second, displayed=displayed, qty=qty), events, displayed))
+    # The one ahead may finish (and stop yielding) first; compare the steps both saw.
+    for (_, ahead_a, filled_a), (_, ahead_b, filled_b) in zip(a, b, strict=False):
+        assert ahead_a <= ahead_b
+        assert filled_a >= filled_b
+    assert len(a) <= len(b)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    displayed=st.integers(0, 500), qty=st.integers(1, 300), events=_events, model=st.sampled_from(ALL_MODELS)
+)
+def test_risk_averse_is_never_ahead_of_any_model(displayed, qty, events, model):
+    # The pessimistic bound: no model has more queue ahead of us, none fills later.
+    _assert_never_behind(model, RiskAverse(), displayed, qty, events)
 
 
 @settings(max_examples=60, deadline=None)

@@ -170,50 +170,83 @@ def test_cancel_lands_after_latency_and_returns_the_remainder():
     assert report.ts == T0 + SEC + SEC // 2 + lat
 
 
-def test_limit_order_crossing_on_arrival_takes_as_taker_and_cancels_the_rest():
+def test_limit_order_crossing_on_arrival_takes_as_taker_and_the_rest_rests():
+    # 300 to buy at 10.01 against 200 offered there: 200 taken (taker fee), 100 rest at 10.01 as
+    # the best bid. The next row still shows the same 200 at 10.01: ours already, so no fill.
+    # At the window's end the 100 are cancelled.
     rows = [book_row(T0, 1, **BOOK), book_row(T0 + SEC, 1, **BOOK)]
     _, s, ledger = run(rows, [(T0, "rest", 0, 300, "10.01")], target=300, end=T0 + SEC)
     first = ledger.fills[0]
     assert first.liquidity is Liquidity.TAKER and int(first.qty[0]) == 200 and first.price == usd("10.01")
     assert int(ledger.fees[0]) == usd("0.6")  # 200 x 0.003
+    assert [f.liquidity for f in ledger.fills if not f.catch_up] == [Liquidity.TAKER]
     [report] = s.reports
-    assert (int(report.filled[0]), int(report.cancelled[0])) == (200, 100)
+    assert (int(report.filled[0]), int(report.cancelled[0]), report.ts) == (200, 100, T0 + SEC)
 
 
-def test_maker_fills_never_take_an_owner_past_its_target():
-    # Two venues, 100 resting at each, target 100: a sweep of both bids at one instant.
+def test_fills_that_land_before_a_cancel_are_executed_and_the_lane_overfills():
+    # Two venues, 100 resting at each, target 100: both bids are swept at one instant, before
+    # any cancel could land. A venue fills both: 200 bought, 100 more than the target.
+    sweep = dict(asks=[("10.01", 200)], bids=[("9.99", 100)], action="T", side="A", price="9.99", size=100)
     rows = [
-        book_row(T0, 1, asks=[("10.01", 200)], bids=[("10.00", 0 + 100)]),
+        book_row(T0, 1, asks=[("10.01", 200)], bids=[("10.00", 100)]),
         book_row(T0, 2, asks=[("10.01", 200)], bids=[("10.00", 100)]),
-        book_row(
-            T0 + SEC,
-            1,
-            asks=[("10.01", 200)],
-            bids=[("9.99", 100)],
-            action="T",
-            side="A",
-            price="9.99",
-            size=100,
-        ),
-        book_row(
-            T0 + SEC,
-            2,
-            asks=[("10.01", 200)],
-            bids=[("9.99", 100)],
-            action="T",
-            side="A",
-            price="9.99",
-            size=100,
-        ),
+        book_row(T0 + SEC, 1, **sweep),
+        book_row(T0 + SEC, 2, **sweep),
     ]
     venues = [venue(1, rebate="0.002", latency_ns=LAT), venue(2, rebate="0.002", latency_ns=LAT)]
     script = [(T0, "rest", 0, 100, "10.00"), (T0, "rest", 1, 100, "10.00")]
     _, s, ledger = run(rows, script, target=100, venues=venues)
-    assert int(ledger.filled[0]) == 100
-    assert int(s.filled[0]) == 100
+    assert int(ledger.filled[0]) == int(s.filled[0]) == 200
     reports = sorted(s.reports, key=lambda r: r.venue)
-    assert [(int(r.filled[0]), int(r.cancelled[0])) for r in reports] == [(100, 0), (0, 100)]
-    assert int(s.pending[0]) == 0
+    assert [(int(r.filled[0]), int(r.cancelled[0])) for r in reports] == [(100, 0), (100, 0)]
+    assert int(s.pending[0]) == 0 and int(ledger.catch_up[0]) == 0
+
+
+def test_a_cancel_of_some_lanes_stops_only_those():
+    # One order for two lanes (100 each) at 10.00 behind 300. At T0 + 0.5 s lane 0 cancels;
+    # the cancel lands at T0 + 0.5 s + LAT. At T0 + 1 s a sale of 400 at 10.00: 300 ahead go
+    # first, 100 reach us: lane 1 fills 100, lane 0 nothing.
+    rows = [
+        book_row(T0, 1, **BOOK),
+        book_row(
+            T0 + SEC,
+            1,
+            asks=[("10.01", 200)],
+            bids=[("9.99", 500)],
+            action="T",
+            side="A",
+            price="10.00",
+            size=400,
+        ),
+    ]
+
+    class TwoLanes(Scripted):
+        vectorized = True
+        script = [(T0, "rest", 0, np.array([100, 100]), "10.00")]
+
+        def on_start(self, view):
+            super().on_start(view)
+            self.call_at(T0 + SEC // 2, lambda: self.cancel(0, self.ids[0], np.array([True, False])))
+
+    engine = Engine(
+        make_md(rows),
+        [venue(1, rebate="0.002", latency_ns=LAT)],
+        [StrategySlot("s", TwoLanes, ({}, {}))],
+        target=100,
+        start_ns=T0,
+        end_ns=T0 + SEC,
+        seed=0,
+    )
+    ledger = engine.run().ledgers[0]
+    maker = [f for f in ledger.fills if not f.catch_up]
+    assert [f.qty.tolist() for f in maker] == [[0, 100]]
+    reports = engine.strategies[0].reports
+    assert [(r.filled.tolist(), r.cancelled.tolist(), r.complete) for r in reports] == [
+        ([0, 0], [100, 0], False),
+        ([0, 100], [0, 0], True),
+    ]
+    assert engine.strategies[0].pending.tolist() == [0, 0]
 
 
 def test_a_venue_with_nothing_resting_gives_the_replay_no_row_to_stop_at():
@@ -258,7 +291,7 @@ def test_lanes_rest_and_fill_independently():
     assert [int(x) for x in maker.qty] == [50, 80]
 
 
-def test_ask_coming_down_to_our_price_fills_up_to_the_size_offered_and_cancels_the_rest():
+def test_ask_coming_down_to_our_price_fills_up_to_the_size_offered_and_the_rest_keeps_resting():
     rows = [
         book_row(T0, 1, **BOOK),
         # The 10.00 bids are cancelled and a seller offers 120 at 10.00: with us in the book
@@ -277,7 +310,22 @@ def test_ask_coming_down_to_our_price_fills_up_to_the_size_offered_and_cancels_t
     ]
     _, s, ledger = run(rows, [(T0, "rest", 0, 500, "10.00")], target=1000, end=T0 + 2 * SEC)
     maker = [f for f in ledger.fills if f.liquidity is Liquidity.MAKER]
+    # The same 120 shown again at T0 + 2 s are the ones we bought: no second fill.
     assert [(int(f.qty[0]), f.price, f.ts) for f in maker] == [(120, usd("10.00"), T0 + SEC)]
     [report] = s.reports
     assert (int(report.filled[0]), int(report.cancelled[0])) == (120, 380)
-    assert report.ts == T0 + SEC
+    assert report.ts == T0 + 2 * SEC  # it rested until the window closed
+
+
+def test_an_ask_our_resting_order_bought_cannot_be_bought_again_by_a_marketable_order():
+    # 40 offered at 10.00 reach our bid of 100 at 10.00 (maker, 40). At T0 + 1.5 s the same 40
+    # still show; a marketable order for 60 at 10.00 finds nothing there (they are ours).
+    rows = [
+        book_row(T0, 1, **BOOK),
+        book_row(T0 + SEC, 1, asks=[("10.00", 40), ("10.01", 200)], bids=[("9.99", 500)]),
+        book_row(T0 + 2 * SEC, 1, asks=[("10.00", 40), ("10.01", 200)], bids=[("9.99", 500)]),
+    ]
+    script = [(T0, "rest", 0, 100, "10.00"), (T0 + SEC + SEC // 2, "buy", 0, 60, "10.00")]
+    _, s, ledger = run(rows, script, target=1000, end=T0 + 2 * SEC)
+    got = [(f.liquidity, int(f.qty[0])) for f in ledger.fills if not f.catch_up]
+    assert got == [(Liquidity.MAKER, 40)]

@@ -34,16 +34,61 @@ def test_compare_uses_cash_on_equal_quantity_and_average_price_otherwise():
     assert compare(a, none) == (None, "avg_fill_px")
 
 
+def _row(filled, cash, avg, at_target=None):
+    return {
+        "filled_shares": filled,
+        "total_cash": Decimal(cash),
+        "avg_fill_px": Decimal(avg),
+        "cash_at_target": Decimal(at_target if at_target is not None else cash),
+    }
+
+
 def test_best_sweep_row_prefers_complete_then_cheapest_then_first():
     rows = [
-        {"filled_shares": 90, "total_cash": Decimal("1"), "avg_fill_px": Decimal("0.01")},
-        {"filled_shares": 100, "total_cash": Decimal("1000"), "avg_fill_px": Decimal("10")},
-        {"filled_shares": 100, "total_cash": Decimal("999"), "avg_fill_px": Decimal("9.99")},
-        {"filled_shares": 100, "total_cash": Decimal("999"), "avg_fill_px": Decimal("9.99")},
+        _row(90, "1", "0.01"),
+        _row(100, "1000", "10"),
+        _row(100, "999", "9.99"),
+        _row(100, "999", "9.99"),
     ]
     assert choose_best(rows, 100) == 2
     short = [dict(r, filled_shares=50) for r in rows[1:]]
     assert choose_best(short, 100) == 1
+    # A sell wants the most proceeds, and the best average price is the highest.
+    assert choose_best(rows, 100, "sell") == 1
+    assert choose_best(short, 100, "sell") == 0
+
+
+def test_an_overfilled_row_competes_on_what_the_target_cost():
+    # Row 0 bought 120 for $1,180 (the 20 extra worth $10 each at the closing mid: $980 for
+    # the target); row 1 bought exactly 100 for $990. Row 0 is the cheaper way to 100.
+    rows = [_row(120, "1180", "9.8333", at_target="980"), _row(100, "990", "9.9")]
+    assert choose_best(rows, 100) == 0
+
+
+def test_savings_of_a_sell_are_on_proceeds_mirrored():
+    # Selling for $1,010 against a baseline's $1,000 is 100 bps better.
+    assert savings_bps(Decimal(1000), Decimal(1010), "sell") == Decimal("100.0000")
+    a = {
+        "filled_shares": 100,
+        "total_cash": Decimal("1010"),
+        "avg_fill_px": Decimal("10.1"),
+        "overfill_shares": 0,
+    }
+    b = {
+        "filled_shares": 100,
+        "total_cash": Decimal("1000"),
+        "avg_fill_px": Decimal("10"),
+        "overfill_shares": 0,
+    }
+    assert compare(a, b, "sell", 100) == (Decimal("100.0000"), "total_cash")
+
+
+def test_compare_values_overfill_at_the_closing_mid():
+    # Strategy bought 110 for $1,105 with the mid at $10: $1,005 for the target. The baseline
+    # paid $1,000 for 100: the strategy is (1000 - 1005) / 1000 = -50 bps.
+    a = _row(110, "1105", "10.0455", at_target="1005") | {"overfill_shares": 10}
+    b = _row(100, "1000", "10") | {"overfill_shares": 0}
+    assert compare(a, b, "buy", 100) == (Decimal("-50.0000"), "cash_at_target")
 
 
 def test_json_never_writes_nan_and_keeps_money_exact():

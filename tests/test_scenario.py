@@ -70,8 +70,11 @@ lambda_over = [0.1, 0.5]
     ("change", "message"),
     [
         (("quantity = 500", "quantity = 500\nqty = 3"), "[order]: unknown key 'qty'"),
-        (("quantity = 500", "quantity = -5"), "quantity: must be a whole number of shares > 0"),
-        (("quantity = 500", "quantity = 500\nside = 'sell'"), "only 'buy' is supported"),
+        (
+            ("quantity = 500", "quantity = -5"),
+            "[order] quantity: must be in [1, 1,000,000,000] shares, got -5",
+        ),
+        (("quantity = 500", "quantity = 500\nside = 'short'"), "side: expected one of buy, sell"),
         (('name = "best_ask"', 'name = "best_ask"\nparamz = {}'), "strategies[0]: unknown key 'paramz'"),
         (('strategy = "ck_static"', 'strategy = "nope"'), "no strategy named 'nope'"),
         (("[sweep.grid]", "[sweep.grid]\nlambda_under = []"), "grid.lambda_under: expected a non-empty list"),

@@ -70,3 +70,45 @@ def test_catch_up_sweeps_last_book_depth_cheapest_first():
     assert int(ledger.notional[0]) == usd("502") + usd("1005") + usd("1006") + usd("503.5")
     # fees: v1 200 x 0.001 = 0.2; v2 100 x 0.002 = 0.2
     assert int(ledger.fees[0]) == usd("0.4")
+
+
+def test_a_book_update_while_orders_travel_does_not_send_for_the_same_shares_again():
+    # 1 s of latency. T0: 100 offered at 10.00, it sends 100. T0 + 0.5 s the same 100 show again
+    # (our order has not landed): they are spoken for, so nothing more is sent. Without that rule
+    # a second order of 100 would chase the same shares and come back empty.
+    md = make_md(
+        [
+            book_row(T0, 1, asks=[("10.00", 100)]),
+            book_row(T0 + SEC // 2, 1, asks=[("10.00", 100)]),
+            book_row(T0 + 3 * SEC, 1, asks=[("10.00", 400)]),
+        ]
+    )
+
+    class Counting(BestAsk):
+        kind = "counting"
+        sent: list = []
+
+        def take(self, venue, qty, limit_px):
+            self.sent.append((self.now, int(qty)))
+            return super().take(venue, qty, limit_px)
+
+    engine, ledger = run_engine(md, [venue(1, latency_ns=SEC)], Counting, target=300)
+    # T0: 100; T0 + 3 s: 400 show, 100 of them ours: 300 new, 200 wanted.
+    assert engine.strategies[0].sent == [(T0, 100), (T0 + 3 * SEC, 200)]
+    assert int(ledger.filled[0]) == 300 and int(ledger.catch_up[0]) == 0
+
+
+def test_catch_up_ranks_levels_by_price_plus_taker_fee():
+    # Venue 1 offers 10.00 with a $0.02 fee (10.02 a share), venue 2 10.01 with none: venue 2 first.
+    md = make_md([book_row(T0, 1, asks=[("10.00", 100)]), book_row(T0, 2, asks=[("10.01", 100)])])
+    venues = [venue(1, fee="0.02"), venue(2)]
+
+    class Idle(BestAsk):
+        kind = "idle"
+
+        def on_book(self, view):
+            pass
+
+    _, ledger = run_engine(md, venues, Idle, target=150)
+    assert [(f.venue, int(f.qty[0])) for f in ledger.fills] == [(1, 100), (0, 50)]
+    assert int(ledger.cash[0]) == usd("1001") + usd("500") + usd("1")  # 50 x 0.02 fee

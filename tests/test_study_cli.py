@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import attrs
@@ -121,7 +121,9 @@ def test_summary_cells_have_the_documented_shape_and_no_nan(study):
         assert key in cell
     assert cell["n"] == 4 and cell["incomplete"] == 0
     values = sorted(r["savings_bps"]["cont_kukanov"]["twap"] for r in study_block["markets"])
-    assert cell["median_bps"] == (values[1] + values[2]) / 2
+    # The median of four is the mean of the middle two, rounded half-even to 0.0001 bps.
+    middle = ((values[1] + values[2]) / 2).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+    assert cell["median_bps"] == middle
     assert cell["wins"] == sum(v > 0 for v in values)
     assert set(study_block["out_of_sample"]) == {"cont_kukanov"}
 

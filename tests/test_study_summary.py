@@ -23,8 +23,10 @@ def money(cash: str, shares: int = 100) -> dict:
     c = D(cash)
     return {
         "total_cash": c,
+        "cash_at_target": c,
         "avg_fill_px": c / shares,
         "filled_shares": shares,
+        "overfill_shares": 0,
         "maker_shares": 0,
         "complete": shares >= 100,
     }
@@ -50,7 +52,9 @@ def row(seed: int, best_ask: str, lanes: list[str], *, shares: list[int] | None 
             "strategy": "cont_kukanov",
             "chosen": chosen,
             "total_cash": [D(x) for x in lanes],
+            "cash_at_target": [D(x) for x in lanes],
             "filled_shares": shares,
+            "overfill_shares": [0] * len(lanes),
         },
     }
 

@@ -114,3 +114,24 @@ def test_taken_is_cut_when_the_level_shrinks_and_kept_beyond_visible_depth():
     # the best ask moves above 100: the level is gone, so is what we took there
     taken.on_book(np.array([101, 106, 0]), np.array([10, 10, 0]))
     assert taken.at(100) is None and taken.at(105) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(level, min_size=0, max_size=4), min_size=1, max_size=12),
+    st.lists(st.tuples(prices, st.integers(0, 500)), min_size=1, max_size=3),
+)
+def test_cutting_many_rows_at_once_equals_cutting_them_one_by_one(books, held):
+    one, many = TakenLiquidity(lanes=1), TakenLiquidity(lanes=1)
+    for p, q in held:
+        one.add(ticks(p), np.array([q]))
+        many.add(ticks(p), np.array([q]))
+    levels = 4
+    ask_px = np.zeros((len(books), levels), dtype=np.int64)
+    ask_sz = np.zeros((len(books), levels), dtype=np.int64)
+    for i, book in enumerate(books):
+        for j, (p, s) in enumerate(sorted({p: s for p, s in book if s > 0}.items())):
+            ask_px[i, j], ask_sz[i, j] = ticks(p), s
+        one.on_book(ask_px[i], ask_sz[i])
+    many.cut_rows(ask_px, ask_sz)
+    assert {p: h.tolist() for p, h in one.by_px.items()} == {p: h.tolist() for p, h in many.by_px.items()}

@@ -17,14 +17,19 @@ callable it was given (a list's ``append`` will do in a test).
 
 Rules at the edges
 ------------------
-* A limit order priced at or through the best far price on arrival crosses: it is
-  treated as a marketable order with its limit, and what it cannot take is
-  cancelled, with one report.
+* A limit order priced at or through the best far price on arrival takes what is
+  offered up to its price, as a taker, and the rest rests at its price (behind
+  whatever the market shows there, usually nothing), as a venue would do.
 * A far side coming down to a resting order's price (sellers came down to our bid)
-  fills it as a maker up to the size shown at or through its price, the owner's
-  orders sharing it highest price first; the rest of such an order is cancelled.
-* No lane is filled past its owner's target: maker fills are clipped to the owner's
-  ``headroom`` and the clipped shares count as cancelled.
+  fills it as a maker up to the size shown at or through its price, less what the
+  owner already took there, the owner's orders sharing it highest price first; the
+  order keeps resting with what is left (see ``venues.queue``). What it took counts
+  as taken, so a marketable order cannot buy the same shares again.
+* Fills that happen before a cancel arrives are executed: nothing caps a lane at its
+  target, so a strategy filled while its cancel travels ends above target (the
+  result reports it as ``overfill_shares``).
+* A cancel may name some lanes of an order (``lanes``): each lane is its own world,
+  and a lane that is done pulls its own shares.
 """
 
 from __future__ import annotations
@@ -41,42 +46,36 @@ from venues.queue import QueueTracker, apply_row
 from venues.taken import TakenLiquidity, visible_asks
 
 Event = Fill | OrderReport
-Headroom = Callable[[int], "np.ndarray | None"]
+_TRADE = ord("T")
+_NO_SIDE = ord("N")
 
 
 @attrs.define(eq=False)
 class _Working:
-    """One resting order: its owner, order price, size per lane and what was booked so far."""
+    """One resting order: its owner, order price, size per lane, what was booked, which lanes ended."""
 
     owner: int
     price: int
     qty: np.ndarray
     entry_ahead: np.ndarray
     filled: np.ndarray
+    ended: np.ndarray
 
 
 class VenueBook:
     """One venue's matching of our orders against its feed (see the module docstring)."""
 
-    def __init__(
-        self,
-        index: int,
-        config: VenueConfig,
-        tape,
-        emit: Callable[[Event], None],
-        headroom: Headroom | None = None,
-    ):
+    def __init__(self, index: int, config: VenueConfig, tape, emit: Callable[[Event], None]):
         self.index = index
-        self.emit = emit
         self.config = config
         self.tape = tape
+        self.emit = emit
         self.sign = tape.sign
-        self._headroom = headroom
+        #: What each owner took from the far side and has not seen replenished (``venues.taken``),
+        #: shared by marketable orders and by resting orders the far side came down to.
         self.taken: dict[int, TakenLiquidity] = {}
-        self._holding: dict[int, TakenLiquidity] = {}
-        self.tracker = QueueTracker(config.queue)
+        self.tracker = QueueTracker(config.queue, taken=self.taken)
         self._orders: dict[int, _Working] = {}
-        self._row = -1  # the last tape row of this venue already applied
         self._generation = -1
         self._pos = 0  # index into tape.rows_of[k] of the next row to apply
         self._next_key: tuple | None = None
@@ -87,8 +86,7 @@ class VenueBook:
     def _rebase(self) -> None:
         # A new chunk: carried rows were applied already; start after this venue's last one.
         tape = self.tape
-        rows = tape.rows_of[self.index]
-        self._pos = int(np.searchsorted(rows, tape.carried))
+        self._pos = int(np.searchsorted(tape.rows_of[self.index], tape.carried))
         self._generation = tape.generation
 
     def current_row(self) -> int:
@@ -104,22 +102,28 @@ class VenueBook:
             self._rebase()
         k = self.index
         tape = self.tape
-        rows = tape.rows_of[k]
         stop = int(np.searchsorted(tape.ts_of[k], t, side="right"))
         if stop <= self._pos:
             return
         md = tape.md
-        for row in rows[self._pos : stop].tolist():
+        if not self._orders:
+            # Nothing rests: only what was taken ages, all these rows at once.
+            rows = tape.rows_of[k][self._pos : stop]
+            self._pos = stop
+            held = [t for t in self.taken.values() if t]
+            if held:
+                ask_px, ask_sz = md.ask_px[rows], md.ask_sz[rows]
+                for taken in held:
+                    taken.cut_rows(ask_px, ask_sz)
+            return
+        for row in tape.rows_of[k][self._pos : stop].tolist():
             self._pos += 1
-            holding = self._holding
-            if holding:
-                visible, deepest = visible_asks(md.ask_px[row], md.ask_sz[row])
-                for owner, taken in list(holding.items()):
-                    taken.cut(visible, deepest)
-                    if not taken:
-                        del holding[owner]
             if self._orders:
-                self._on_row(row)
+                self._on_row(row)  # the tracker ages what was taken, then moves the queues
+            else:
+                for taken in self.taken.values():
+                    if taken:
+                        taken.cut(*visible_asks(md.ask_px[row], md.ask_sz[row]))
 
     def next_event(self) -> tuple[int, int] | None:
         """Return ``(ts_event, row)`` of the next row that can fill a resting order (None: none can).
@@ -134,10 +138,9 @@ class VenueBook:
             self._rebase()
         worst = max(w.price for w in self._orders.values())
         key = (self.tape.generation, self._pos, worst)
-        if self._next_key == key:
-            return self._next
-        self._next_key = key
-        self._next = self._scan(worst)
+        if self._next_key != key:
+            self._next_key = key
+            self._next = self._scan(worst)
         return self._next
 
     def _scan(self, worst: int) -> tuple[int, int] | None:
@@ -147,10 +150,8 @@ class VenueBook:
         step, start = 64, 0
         while start < rows.size:
             window = rows[start : start + step]
-            trade = (md.action[window] == _TRADE) & (md.side[window] != _NO_SIDE)
-            trade &= md.price[window] <= worst
-            cross = (md.ask_sz[window, 0] > 0) & (md.ask_px[window, 0] <= worst)
-            hit = trade | cross
+            hit = (md.action[window] == _TRADE) & (md.side[window] != _NO_SIDE) & (md.price[window] <= worst)
+            hit |= (md.ask_sz[window, 0] > 0) & (md.ask_px[window, 0] <= worst)
             if self.tracker.vanish_fills:
                 hit |= md.bid_px[window, 0] < worst
             found = np.flatnonzero(hit)
@@ -199,16 +200,15 @@ class VenueBook:
         """Cross the far side up to ``limit_px`` for ``rem`` shares per lane (reduced in place).
 
         One ``Fill`` per level that gave anything. ``only_px`` restricts the match to one
-        price (the end-of-window sweep walks all venues' levels in price order).
+        price (the end-of-window sweep walks all venues' levels in cost order).
         """
         row = self.current_row()
         if row < 0:
             return
         md = self.tape.md
         ask_px = md.ask_px[row]
-        ask_sz = md.ask_sz[row]
         taken = self.taken_by(owner, rem.shape[0])
-        offered = taken.available(ask_px, ask_sz)
+        offered = taken.available(ask_px, md.ask_sz[row])
         if only_px is not None:
             offered[:, ask_px != only_px] = 0
         got = self.config.fill.fill(ask_px, offered, rem, limit_px)
@@ -216,7 +216,6 @@ class VenueBook:
             qty = got[:, level].copy()
             px = int(ask_px[level])
             taken.add(px, qty)
-            self._holding[owner] = taken
             rem -= qty
             fee, rebate = charge(self.config.fees.taker_per_share(self.sign * px))
             self.emit(
@@ -238,119 +237,114 @@ class VenueBook:
         """Execute a marketable order on arrival; what it cannot take is cancelled, with one report."""
         rem = order.qty.copy()
         self.take(order.owner, order.order_id, rem, order.limit_px, ts)
-        self.emit(self._report(order.order_id, order.owner, ts, order.qty - rem, rem))
+        self.emit(
+            OrderReport(
+                order_id=order.order_id,
+                owner=order.owner,
+                venue=self.index,
+                ts=ts,
+                filled=order.qty - rem,
+                cancelled=rem.copy(),
+            )
+        )
 
     def place(self, order: ChildOrder, ts: int) -> None:
-        """Rest a limit order behind the size displayed at its price now (or cross: module rules)."""
+        """Rest a limit order behind the size displayed at its price now; a crossing one takes first."""
         row = self.current_row()
         md = self.tape.md
         qty = np.asarray(order.qty, dtype=np.int64)
-        crosses = row >= 0 and md.ask_sz[row, 0] > 0 and order.limit_px >= md.ask_px[row, 0]
-        if crosses or not qty.any():
-            cap = self.headroom(order.owner)
-            want = qty if cap is None else np.minimum(qty, np.maximum(cap, 0))
-            rem = want.copy()
-            if rem.any():
-                self.take(order.owner, order.order_id, rem, order.limit_px, ts)
-            self.emit(self._report(order.order_id, order.owner, ts, want - rem, qty - (want - rem)))
+        rem = qty.copy()
+        if row >= 0 and md.ask_sz[row, 0] > 0 and order.limit_px >= md.ask_px[row, 0]:
+            self.take(order.owner, order.order_id, rem, order.limit_px, ts)
+        working = _Working(
+            owner=order.owner,
+            price=int(order.limit_px),
+            qty=qty.copy(),
+            entry_ahead=np.zeros_like(qty),
+            filled=qty - rem,
+            ended=np.zeros(qty.shape[0], dtype=bool),
+        )
+        if not rem.any():
+            self._end(order.order_id, working, ~working.ended, ts)
             return
         displayed = 0
         if row >= 0:
             at = (md.bid_px[row] == order.limit_px) & (md.bid_sz[row] > 0)
             displayed = int(md.bid_sz[row][at].sum())
-        self.tracker.add(order.order_id, order.limit_px, qty, displayed, owner=order.owner)
-        self._orders[order.order_id] = _Working(
-            owner=order.owner,
-            price=int(order.limit_px),
-            qty=qty.copy(),
-            entry_ahead=np.full(qty.shape[0], displayed, dtype=np.int64),
-            filled=np.zeros_like(qty),
-        )
+        working.entry_ahead[:] = displayed
+        self.tracker.add(order.order_id, order.limit_px, rem, displayed, owner=order.owner)
+        self._orders[order.order_id] = working
+        done = rem == 0
+        if done.any():
+            # Lanes the crossing part filled in full are over now.
+            self._end(order.order_id, working, done, ts)
 
-    def cancel(self, owner: int, order_id: int, ts: int) -> None:
-        """Pull a resting order and report it; an order already finished is left alone."""
+    def cancel(self, owner: int, order_id: int, ts: int, lanes: np.ndarray | None = None) -> None:
+        """Pull a resting order (or the ``lanes`` of it) and report them; finished orders are left alone."""
         working = self._orders.get(order_id)
         if working is None or working.owner != owner:
             return
-        self.tracker.cancel(order_id)
-        self.emit(self._close(order_id, ts))
+        pull = ~working.ended if lanes is None else ~working.ended & np.asarray(lanes, dtype=bool)
+        if not pull.any():
+            return
+        if order_id in self.tracker:
+            self.tracker.cancel(order_id, pull)
+        self._end(order_id, working, pull, ts)
 
     def cancel_all(self, ts: int) -> None:
         """Pull every resting order now (the window's end) and report each."""
-        for order_id in list(self._orders):
-            self.tracker.cancel(order_id)
-            self.emit(self._close(order_id, ts))
-
-    def headroom(self, owner: int) -> np.ndarray | None:
-        """Return the shares per lane ``owner`` may still receive from resting orders (None: no cap)."""
-        return None if self._headroom is None else self._headroom(owner)
+        for order_id, working in list(self._orders.items()):
+            if order_id in self.tracker:
+                self.tracker.cancel(order_id)
+            self._end(order_id, working, ~working.ended, ts)
 
     # -- internals ----------------------------------------------------------------------
 
     def _on_row(self, row: int) -> None:
         md = self.tape.md
         ts = int(md.ts_event[row])
-        if md.ask_sz[row, 0] > 0:
-            self._cross(row, int(md.ask_px[row, 0]), ts)
         for qf in apply_row(self.tracker, md, row):
-            self._book(qf.key, self._orders[qf.key], qf.qty, ts)
+            working = self._orders[qf.key]
+            self._book(qf.key, working, qf.qty, ts)
             if qf.complete:
-                self.emit(self._close(qf.key, ts))
+                self._end(qf.key, working, ~working.ended, ts)
 
-    def _cross(self, row: int, best_ask: int, ts: int) -> None:
-        crossed = [(key, w) for key, w in self._orders.items() if w.price >= best_ask]
-        if not crossed:
+    def _book(self, key: int, working: _Working, qty: np.ndarray, ts: int) -> None:
+        if not qty.any():
             return
-        md = self.tape.md
-        ask_px, ask_sz = md.ask_px[row], md.ask_sz[row]
-        used: dict[int, np.ndarray] = {}
-        for key, working in sorted(crossed, key=lambda item: -item[1].price):
-            left = self.tracker.cancel(key)
-            shown = int(ask_sz[(ask_px <= working.price) & (ask_sz > 0)].sum())
-            taken = used.setdefault(working.owner, np.zeros_like(left))
-            qty = np.minimum(left, np.maximum(shown - taken, 0))
-            taken += self._book(key, working, qty, ts)
-            self.emit(self._close(key, ts))
-
-    def _book(self, key: int, working: _Working, qty: np.ndarray, ts: int) -> np.ndarray:
-        cap = self.headroom(working.owner)
-        if cap is not None:
-            qty = np.minimum(qty, np.maximum(cap, 0))
-        if qty.any():
-            working.filled += qty
-            fee, rebate = charge(self.config.fees.maker_per_share(self.sign * working.price))
-            self.emit(
-                Fill(
-                    order_id=key,
-                    owner=working.owner,
-                    venue=self.index,
-                    ts=ts,
-                    price=self.sign * working.price,
-                    qty=qty,
-                    liquidity=Liquidity.MAKER,
-                    fee_per_share=fee,
-                    rebate_per_share=rebate,
-                    queue_ahead=working.entry_ahead.copy(),
-                )
+        working.filled += qty
+        fee, rebate = charge(self.config.fees.maker_per_share(self.sign * working.price))
+        self.emit(
+            Fill(
+                order_id=key,
+                owner=working.owner,
+                venue=self.index,
+                ts=ts,
+                price=self.sign * working.price,
+                qty=qty,
+                liquidity=Liquidity.MAKER,
+                fee_per_share=fee,
+                rebate_per_share=rebate,
+                queue_ahead=working.entry_ahead.copy(),
             )
-        return qty
-
-    def _close(self, order_id: int, ts: int) -> OrderReport:
-        working = self._orders.pop(order_id)
-        return self._report(order_id, working.owner, ts, working.filled, working.qty - working.filled)
-
-    def _report(
-        self, order_id: int, owner: int, ts: int, filled: np.ndarray, cancelled: np.ndarray
-    ) -> OrderReport:
-        return OrderReport(
-            order_id=order_id,
-            owner=owner,
-            venue=self.index,
-            ts=ts,
-            filled=filled.copy(),
-            cancelled=cancelled.copy(),
         )
 
-
-_TRADE = ord("T")
-_NO_SIDE = ord("N")
+    def _end(self, order_id: int, working: _Working, lanes: np.ndarray, ts: int) -> None:
+        """Report the end of ``lanes`` of an order (the whole order once every lane has ended)."""
+        lanes = lanes & ~working.ended
+        working.ended |= lanes
+        complete = bool(working.ended.all())
+        if complete:
+            self._orders.pop(order_id, None)
+        zero = np.zeros_like(working.qty)
+        self.emit(
+            OrderReport(
+                order_id=order_id,
+                owner=working.owner,
+                venue=self.index,
+                ts=ts,
+                filled=np.where(lanes, working.filled, zero),
+                cancelled=np.where(lanes, working.qty - working.filled, zero),
+                complete=complete,
+            )
+        )

@@ -2,7 +2,7 @@
 
 | family | protocol | built in | entry-point group |
 |---|---|---|---|
-| queue | ``venues.queue.QueueModel`` | proportional, front_first, probabilistic | ``sor.queue_models`` |
+| queue | ``venues.queue.QueueModel`` | the five of ``venues.queue_models`` | ``sor.queue_models`` |
 | latency | ``venues.latency.LatencyModel`` | constant, lognormal | ``sor.latency_models`` |
 | feed | ``venues.latency.FeedDelay`` | none, ts_recv, constant | ``sor.feed_delays`` |
 | fees | ``venues.fees.FeeModel`` | maker_taker, inverted | ``sor.fee_models`` |
@@ -25,9 +25,11 @@ QUEUE = Registry(
     "queue model",
     "sor.queue_models",
     {
-        "proportional": "venues.queue:Proportional",
-        "front_first": "venues.queue:FrontFirst",
-        "probabilistic": "venues.queue:ProbabilisticQueue",
+        "proportional": "venues.queue_models:Proportional",
+        "front_first": "venues.queue_models:FrontFirst",
+        "probabilistic": "venues.queue_models:ProbabilisticQueue",
+        "risk_averse": "venues.queue_models:RiskAverse",
+        "log_probability": "venues.queue_models:LogProbability",
     },
     check=QueueModel,
 )

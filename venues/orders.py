@@ -70,7 +70,12 @@ class Fill:
 
 @attrs.frozen(eq=False)
 class OrderReport:
-    """The end of an order's life at a venue: what filled and what was cancelled, per lane."""
+    """The end of some or all lanes of an order at a venue: what they filled and what was cancelled.
+
+    A lane appears in exactly one report of its order (``filled + cancelled`` is its
+    size there, zero in the others); ``complete`` is true on the report that ends the
+    order's last lanes.
+    """
 
     order_id: int
     owner: int
@@ -78,3 +83,4 @@ class OrderReport:
     ts: int
     filled: np.ndarray
     cancelled: np.ndarray
+    complete: bool = True

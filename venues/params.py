@@ -26,6 +26,11 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def show(value: Any) -> str:
+    """Return ``repr(value)`` cut to 60 characters, as the checks quote a value in a message."""
+    return _show(value)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -56,6 +61,16 @@ def integer(where: str, value: Any, *, lo: int | None = None, hi: int | None = N
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ConfigError(f"{where}: must be {rule}, got {_show(value)}")
     return int(value)
+
+
+#: A seed is a whole number that fits a signed 64-bit integer: results echo it as a
+#: JSON integer, and tools that read JSON into int64 (pandas, numpy) keep it exact.
+SEED_MAX = 2**63 - 1
+
+
+def seed(where: str, value: Any) -> int:
+    """Return ``value`` as a random seed: a whole number in ``[0, 2**63 - 1]``."""
+    return integer(where, value, lo=0, hi=SEED_MAX)
 
 
 def string(where: str, value: Any, *, choices: tuple[str, ...] | None = None, max_len: int = 4096) -> str:

@@ -62,121 +62,24 @@ numpy operations over all live slots, however many orders and lanes rest.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
-
 import attrs
 import numpy as np
 
 from feeds.market import MarketData
-from venues.params import param
+
+# The models live in venues.queue_models; they are re-exported here, where they were first defined.
+from venues.queue_models import (  # noqa: F401
+    DEFAULT_QUEUE_MODEL,
+    FrontFirst,
+    ProbabilisticQueue,
+    Proportional,
+    QueueModel,
+)
 from venues.taken import TakenLiquidity
 
 _TRADE = ord("T")
 _NO_SIDE = ord("N")
-
-
-@runtime_checkable
-class QueueModel(Protocol):
-    """Attribute cancellations at our price to the queue ahead of us or behind us.
-
-    The model sees only sizes: trades, joins and fills are FIFO facts handled by
-    ``QueueTracker``; the one thing a price-level feed cannot tell is where in the
-    queue a cancelled order stood.
-    """
-
-    def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
-        """Return how many of the ``cancelled`` shares left from ahead of us.
-
-        Parameters
-        ----------
-        ahead, behind : numpy.ndarray
-            Displayed shares ahead of and behind each of our orders (int64, one per
-            slot) just before the cancellation.
-        cancelled : numpy.ndarray
-            Shares cancelled at the order's price (int64, positive,
-            ``cancelled <= ahead + behind``).
-
-        Returns
-        -------
-        numpy.ndarray
-            Integer shares per slot. The tracker clips the answer to the feasible
-            range ``[max(0, cancelled - behind), min(cancelled, ahead)]``.
-        """
-        ...
-
-
-def _round_half_down(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    # Ties go behind us: the model never credits us half a share of progress.
-    q, r = np.divmod(num, den)
-    return q + (2 * r > den)
-
-
-@attrs.frozen
-class FrontFirst:
-    """Cancellations leave from the front of the queue: the optimistic bound.
-
-    Every cancelled share is taken from ahead of us while anyone is ahead, so no
-    queue model fills earlier.
-    """
-
-    def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
-        """Return ``min(cancelled, ahead)``."""
-        return np.minimum(cancelled, ahead)
-
-
-@attrs.frozen
-class Proportional:
-    """Cancellations are spread over the queue in proportion to its size on each side of us.
-
-    The share ahead is ``cancelled * ahead / (ahead + behind)`` rounded to the
-    nearest integer, ties going behind us (round half down), computed exactly in
-    integers.
-    """
-
-    def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
-        """Return ``cancelled * ahead / (ahead + behind)``, rounded half down."""
-        total = np.maximum(ahead + behind, 1)
-        return _round_half_down(cancelled * ahead, total)
-
-
-@attrs.frozen
-class ProbabilisticQueue:
-    """Cancellations leave from ahead of us with a probability set by our place in the queue.
-
-    With ``x = ahead / (ahead + behind)`` our relative position, a cancelled share
-    is ahead of us with probability ``p(x) = x**n / (x**n + (1 - x)**n)``, where
-    ``n`` is ``power`` (the power form of the queue-position literature, e.g.
-    hftbacktest's power probability queue models). ``n = 1`` is ``Proportional``;
-    ``n > 1`` pushes cancellations towards the longer side of the queue (deep in
-    the queue most cancellations come from ahead, near its head most come from
-    behind); ``n < 1`` pulls them towards an even split. The tracker uses the
-    expected value ``cancelled * p(x)``, rounded to the nearest share with ties
-    going behind us, so the model is deterministic.
-    """
-
-    power: float = param(2.0, lo=0.0, hi=100.0, lo_open=True, doc="n in x**n / (x**n + (1 - x)**n)")
-
-    def __attrs_post_init__(self) -> None:
-        ok = isinstance(self.power, int | float) and not isinstance(self.power, bool)
-        if not (ok and 0 < self.power <= 100):
-            raise ValueError(f"power must be a number in (0, 100], got {self.power!r}")
-
-    def cancel_ahead(self, ahead: np.ndarray, behind: np.ndarray, cancelled: np.ndarray) -> np.ndarray:
-        """Return ``cancelled * p(ahead / (ahead + behind))``, rounded half down."""
-        a = ahead.astype(np.float64)
-        b = behind.astype(np.float64)
-        # p = 1 / (1 + (b/a)**n) avoids overflowing a**n for big queues.
-        with np.errstate(divide="ignore"):
-            ratio = np.where(a > 0, b / np.where(a > 0, a, 1.0), np.inf)
-        p = np.where(a > 0, 1.0 / (1.0 + ratio**self.power), 0.0)
-        return np.ceil(cancelled * p - 0.5).astype(np.int64)
-
-
-#: The model venues use unless told otherwise. On the ARL MBO ground truth every
-#: model gives the same fills; ``Proportional`` tracks the real queue ahead more
-#: closely than ``FrontFirst`` and ``ProbabilisticQueue(power=2)`` and has no
-#: parameter to tune (see ``venues.queue_truth``).
-DEFAULT_QUEUE_MODEL: QueueModel = Proportional()
+_NO_BID = -(2**62)  # below any order price: an empty bid side
 
 
 @attrs.frozen(eq=False)
@@ -262,6 +165,7 @@ class QueueTracker:
         #: orders when the venue passes its own), so an ask that came down to our bid is
         #: not bought twice.
         self.taken: dict[int, TakenLiquidity] = {} if taken is None else taken
+        self._lanes_of: dict[int, int] = {}
         self._seq = 0
         self._n = 0
         self._slots = {name: np.zeros(0, dtype=np.int64) for name in _SLOT_FIELDS}
@@ -269,7 +173,7 @@ class QueueTracker:
         self._live: np.ndarray | None = np.zeros(0, dtype=np.int64)
         self._orders: dict[int, slice] = {}
         self._keys: list[int] = []
-        self._best_bid = 0
+        self._best_bid = _NO_BID
 
     # -- orders -----------------------------------------------------------------
 
@@ -294,8 +198,8 @@ class QueueTracker:
         qty = np.atleast_1d(np.asarray(qty, dtype=np.int64))
         if qty.ndim != 1 or (qty < 0).any():
             raise ValueError(f"qty must be non-negative shares per lane, got {qty!r}")
-        if price <= 0 or displayed < 0:
-            raise ValueError(f"bad price {price} or displayed size {displayed}")
+        if displayed < 0:
+            raise ValueError(f"bad displayed size {displayed}")
         lanes = qty.shape[0]
         self._reserve(self._n + lanes)
         at = slice(self._n, self._n + lanes)
@@ -309,7 +213,9 @@ class QueueTracker:
         s["credit"][at] = 0
         s["credit_ts"][at] = 0
         s["order_ix"][at] = len(self._keys)
-        s["owner"][at] = key if owner is None else owner
+        owner = key if owner is None else owner
+        s["owner"][at] = owner
+        self._lanes_of[owner] = lanes
         s["lane"][at] = np.arange(lanes)
         s["seq"][at] = self._seq
         self._seq += 1
@@ -319,11 +225,21 @@ class QueueTracker:
         self._n += lanes
         self._live = None
 
-    def cancel(self, key: int) -> np.ndarray:
-        """Pull order ``key``; return what it had left per lane."""
-        at = self._orders.pop(key)
+    def cancel(self, key: int, lanes: np.ndarray | None = None) -> np.ndarray:
+        """Pull order ``key`` (only the ``lanes`` mask of it, when given); return what they had left.
+
+        The result has one entry per lane of the order, zero for lanes not pulled. An order
+        with no live lane left stops being tracked.
+        """
+        at = self._orders[key]
         left = self._slots["qty"][at] - self._slots["filled"][at]
-        self._alive[at] = False
+        alive = self._alive[at]
+        pull = alive.copy() if lanes is None else alive & np.asarray(lanes, dtype=bool)
+        left = np.where(pull, left, 0)
+        alive[pull] = False
+        self._alive[at] = alive
+        if lanes is None or not alive.any():
+            del self._orders[key]
         self._live = None
         self._compact()
         return left
@@ -382,15 +298,18 @@ class QueueTracker:
         """Apply the venue's displayed book after an update (levels best first, empty = price 0, size 0)."""
         bid_px = np.asarray(bid_px, dtype=np.int64)
         bid_sz = np.asarray(bid_sz, dtype=np.int64)
-        best_bid = int(bid_px[0]) if bid_sz.size and bid_sz[0] > 0 else 0
+        # Prices are order prices (negative for a sell), so emptiness is read from sizes.
+        best_bid = int(bid_px[0]) if bid_sz.size and bid_sz[0] > 0 else _NO_BID
         prev_best_bid, self._best_bid = self._best_bid, best_bid
         live = self._live_slots()
         if live.size == 0:
             return []
         s = self._slots
         px = s["price"][live]
-        best_ask = int(ask_px[0]) if len(ask_sz) and ask_sz[0] > 0 else 0
-        crossed = (px >= best_ask) if best_ask > 0 else np.zeros(live.size, dtype=bool)
+        if len(ask_sz) and ask_sz[0] > 0:
+            crossed = px >= int(ask_px[0])
+        else:
+            crossed = np.zeros(live.size, dtype=bool)
 
         hit = (bid_px[None, :] == px[:, None]) & (bid_sz[None, :] > 0)
         shown = (hit * bid_sz[None, :]).sum(axis=1)
@@ -435,8 +354,10 @@ class QueueTracker:
             mine = np.flatnonzero(s["owner"][slots] == owner)
             # Highest price first, then earlier orders: who a seller coming down reaches first.
             mine = mine[np.lexsort((s["seq"][slots[mine]], -s["price"][slots[mine]]))]
-            lanes = int(s["lane"][slots[mine]].max()) + 1
-            taken = self.taken.setdefault(owner, TakenLiquidity(lanes))
+            taken = self.taken.get(owner)
+            if taken is None:
+                taken = self.taken[owner] = TakenLiquidity(self._lanes_of[owner])
+            lanes = taken.lanes
             for px, size in shown:
                 held = taken.at(px)
                 left = np.full(lanes, size, dtype=np.int64) - (0 if held is None else held)

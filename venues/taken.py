@@ -65,6 +65,30 @@ class TakenLiquidity:
             elif px <= deepest:
                 del by_px[px]
 
+    def cut_rows(self, ask_px: np.ndarray, ask_sz: np.ndarray) -> None:
+        """Apply ``on_book`` for many rows at once (``[rows, levels]``), as if one by one in order.
+
+        Cutting is taking a minimum, so the rows' effect is the minimum over them of what
+        each shows at a price taken: its size there, 0 where the price is inside the
+        visible book but not shown (or nothing is visible), unknown (no cut) beyond it.
+        """
+        by_px = self.by_px
+        if not by_px or ask_px.shape[0] == 0:
+            return
+        shown = ask_sz > 0
+        any_shown = shown.any(axis=1)
+        deepest = np.where(shown, ask_px, np.iinfo(np.int64).min).max(axis=1)
+        for px in list(by_px):
+            at = ((ask_px == px) & shown).any(axis=1)
+            size = np.where(at, (ask_sz * ((ask_px == px) & shown)).sum(axis=1), 0)
+            known = at | (px <= deepest) | ~any_shown
+            if not known.any():
+                continue
+            held = by_px[px]
+            np.minimum(held, int(size[known].min()), out=held)
+            if not held.any():
+                del by_px[px]
+
     def available(self, ask_px: np.ndarray, ask_sz: np.ndarray) -> np.ndarray:
         """Return the ask sizes offered to each lane, shape ``[lanes, levels]``."""
         out = np.broadcast_to(ask_sz, (self.lanes, ask_sz.shape[0])).copy()

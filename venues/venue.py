@@ -44,14 +44,13 @@ class Venue:
         tape,
         sink: OrderSink,
         rng: np.random.Generator,
-        headroom=None,
     ):
         self.env = env
         self.index = index
         self.config = config
         self.sink = sink
         self.rng = rng
-        self.book = VenueBook(index, config, tape, self._emit, headroom=headroom)
+        self.book = VenueBook(index, config, tape, self._emit)
         self.inbound = Link(env, self._arrive)
 
     # -- what strategies send ---------------------------------------------------------
@@ -60,9 +59,9 @@ class Venue:
         """Put an order on the wire to this venue (it arrives after the entry latency)."""
         self.inbound.send(order, self.config.latency.entry_ns(self.rng))
 
-    def send_cancel(self, owner: int, order_id: int) -> None:
-        """Put a cancel on the wire to this venue (it arrives after the cancel latency)."""
-        self.inbound.send((owner, order_id), self.config.latency.cancel_ns(self.rng))
+    def send_cancel(self, owner: int, order_id: int, lanes: np.ndarray | None = None) -> None:
+        """Put a cancel (of some ``lanes``, or all) on the wire: it arrives after the cancel latency."""
+        self.inbound.send((owner, order_id, lanes), self.config.latency.cancel_ns(self.rng))
 
     def response_ns(self) -> int:
         """Draw the delay of one message back to a strategy."""
@@ -85,8 +84,9 @@ class Venue:
                 book.place(message, now)
                 if book.busy:
                     self.sink.on_resting(self.index)
-        else:  # a cancel: (owner, order_id)
-            book.cancel(*message, now)
+        else:  # a cancel: (owner, order_id, lanes)
+            owner, order_id, lanes = message
+            book.cancel(owner, order_id, now, lanes)
 
     def _emit(self, event: Event) -> None:
         if isinstance(event, Fill):

@@ -96,7 +96,8 @@ class BookView:
             fresh &= age_ok
             self.reads += 1
             self.stale_reads += int(self.stale.any())
-        changed = (rows != self._rows) | (self._generation != tape.generation)
+        shown = np.where(fresh, rows, -1)  # the row each venue shows; -1: nothing (unseen or stale)
+        changed = (shown != self._rows) | (self._generation != tape.generation)
         for name, book in self._books.items():
             source = getattr(md, name)
             for k in np.flatnonzero(changed).tolist():
@@ -105,7 +106,7 @@ class BookView:
                 else:
                     book[k] = 0
         self.seen |= rows >= 0
-        self._rows = np.where(fresh, rows, -2)
+        self._rows = shown
         self._generation = tape.generation
         self._at = now
 

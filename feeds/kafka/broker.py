@@ -3,8 +3,10 @@
 The jars of ``org.apache.kafka:kafka_2.13`` and its runtime dependencies are
 resolved once with Maven into a cache folder (``~/.cache/sor/kafka/<version>``,
 or ``$SOR_KAFKA_HOME``); Maven's own repository stays the default ``~/.m2`` so
-a CI cache of it is reused. The broker's state (configuration, data, logs, pid)
-lives in ``.sor/kafka`` under the working directory, or ``$SOR_STATE_DIR/kafka``.
+a CI cache of it is reused. The broker's state (configuration, data, logs, pid,
+address) lives in one folder whatever the current directory: ``$SOR_STATE_DIR/kafka``,
+else ``$XDG_STATE_HOME/sor/kafka``, else ``~/.local/state/sor/kafka``; so
+``up``/``status``/``down``/``logs`` find the same broker from anywhere.
 """
 
 from __future__ import annotations
@@ -42,11 +44,37 @@ def _default_home(version: str) -> Path:
     return Path.home() / ".cache" / "sor" / "kafka" / version
 
 
-def _default_state() -> Path:
+def default_state() -> Path:
+    """Return the broker's state folder (see the module docstring); never relative to the current folder."""
     env = os.environ.get("SOR_STATE_DIR")
-    # Absolute: the path is matched against the running broker's command line.
-    base = Path(env).expanduser().absolute() if env else Path.cwd() / ".sor"
-    return base / "kafka"
+    if env:
+        # Absolute: the path is matched against the running broker's command line.
+        return Path(env).expanduser().absolute() / "kafka"
+    xdg = os.environ.get("XDG_STATE_HOME")
+    base = (
+        Path(xdg).expanduser().absolute()
+        if xdg and Path(xdg).is_absolute()
+        else Path.home() / ".local" / "state"
+    )
+    return base / "sor" / "kafka"
+
+
+def _env_port(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        port = int(text)
+    except ValueError:
+        raise ValueError(f"${name}={text!r} is not a port number") from None
+    return port
+
+
+def check_port(port: int, what: str = "port") -> int:
+    """Return ``port`` when it is a TCP port (1-65535); raise ``ValueError`` naming ``what`` if not."""
+    if not 1 <= int(port) <= 65535:
+        raise ValueError(f"{what} {port} is not a TCP port (1-65535)")
+    return int(port)
 
 
 @attrs.frozen(kw_only=True)
@@ -54,22 +82,27 @@ class BrokerConfig:
     """Where and how the local broker runs: version, jar cache, state folder, ports, heap.
 
     Defaults come from the environment: ``SOR_KAFKA_VERSION``, ``SOR_KAFKA_HOME``,
-    ``SOR_STATE_DIR``, ``SOR_KAFKA_PORT`` (9092; the controller takes the next port,
-    or ``SOR_KAFKA_CONTROLLER_PORT``) and ``SOR_KAFKA_HEAP_OPTS``.
+    ``SOR_STATE_DIR`` (see ``default_state``), ``SOR_KAFKA_PORT`` (9092; the controller
+    takes the next port, or ``SOR_KAFKA_CONTROLLER_PORT``) and ``SOR_KAFKA_HEAP_OPTS``.
     """
 
     version: str = attrs.field(factory=lambda: os.environ.get("SOR_KAFKA_VERSION", KAFKA_VERSION))
     home: Path = attrs.field(
         default=attrs.Factory(lambda self: _default_home(self.version), takes_self=True), converter=Path
     )
-    state: Path = attrs.field(factory=_default_state, converter=Path)
+    state: Path = attrs.field(factory=default_state, converter=Path)
     host: str = "127.0.0.1"
-    port: int = attrs.field(factory=lambda: int(os.environ.get("SOR_KAFKA_PORT", "9092")), converter=int)
+    port: int = attrs.field(
+        factory=lambda: _env_port("SOR_KAFKA_PORT", 9092),
+        converter=int,
+        validator=lambda _s, _a, v: check_port(v, "broker port"),
+    )
     controller_port: int = attrs.field(
         default=attrs.Factory(
-            lambda self: int(os.environ.get("SOR_KAFKA_CONTROLLER_PORT", self.port + 1)), takes_self=True
+            lambda self: _env_port("SOR_KAFKA_CONTROLLER_PORT", self.port + 1), takes_self=True
         ),
         converter=int,
+        validator=lambda _s, _a, v: check_port(v, "controller port"),
     )
     heap_opts: str = attrs.field(factory=lambda: os.environ.get("SOR_KAFKA_HEAP_OPTS", HEAP_OPTS))
 
@@ -376,11 +409,17 @@ def up(
     current = status(config)
     if current.running:
         return current
-    if wait_for_port(config.host, config.port, timeout_s=0.0):
-        raise BrokerError(
-            f"something already listens on {config.bootstrap} (not the broker of {config.state}); "
-            "stop it or pick another port"
-        )
+    if config.port == config.controller_port:
+        raise BrokerError(f"the broker and controller ports are both {config.port}: give them two ports")
+    for port, what, flag in (
+        (config.port, "broker", "--port"),
+        (config.controller_port, "controller", "--controller-port"),
+    ):
+        if wait_for_port(config.host, port, timeout_s=0.0):
+            raise BrokerError(
+                f"something already listens on {config.host}:{port}, the {what} port (not the broker of "
+                f"{config.state}); stop it or pick another with `sor kafka up {flag} N`"
+            )
     java = _check_java()
     resolve_jars(config, echo)
     props, log4j = _write_config(config)

@@ -17,7 +17,8 @@ from feeds.errors import FeedError
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_TOPIC = "mock_l1_stream"
-CONNECT_TIMEOUT_S = 10.0
+#: How long a client keeps trying to reach a broker before it gives up (refused or silent).
+CONNECT_TIMEOUT_S = 1.5
 
 # kafka-python logs every refused connection and retry at WARNING/ERROR; the
 # faults that matter reach the user as one StreamError line instead.
@@ -63,9 +64,10 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> bool:
             time.sleep(0.2)
 
 
-def _api_versions_ok(host: str, port: int, timeout_s: float) -> bool:
+def _api_versions(host: str, port: int, timeout_s: float) -> dict[int, tuple[int, int]] | None:
     # ApiVersions v0 (api key 18): every broker since 0.10 answers it, and a KRaft
     # broker only answers once it serves requests, so this is a readiness probe.
+    # Returns {api key: (min version, max version)}, or None when no broker answered.
     client_id = b"sor-probe"
     body = struct.pack(">hhih", 18, 0, 1, len(client_id)) + client_id
     try:
@@ -75,12 +77,20 @@ def _api_versions_ok(host: str, port: int, timeout_s: float) -> bool:
             head = _recv_exact(sock, 4)
             size = struct.unpack(">i", head)[0]
             if not 6 <= size <= 1 << 20:
-                return False
+                return None
             reply = _recv_exact(sock, size)
     except (OSError, ValueError):
-        return False
+        return None
     correlation, error = struct.unpack(">ih", reply[:6])
-    return correlation == 1 and error == 0
+    if correlation != 1 or error != 0:
+        return None
+    versions: dict[int, tuple[int, int]] = {}
+    if len(reply) >= 10:
+        (count,) = struct.unpack(">i", reply[6:10])
+        for k in range(min(max(count, 0), (len(reply) - 10) // 6)):
+            key, low, high = struct.unpack(">hhh", reply[10 + 6 * k : 16 + 6 * k])
+            versions[key] = (low, high)
+    return versions
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -95,7 +105,24 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
 
 def broker_answers(bootstrap: str, timeout_s: float = 3.0) -> bool:
     """Return True when a Kafka broker at ``bootstrap`` answers an ApiVersions request."""
-    return any(_api_versions_ok(host, port, timeout_s) for host, port in split_bootstrap(bootstrap))
+    return any(_api_versions(host, port, timeout_s) is not None for host, port in split_bootstrap(bootstrap))
+
+
+def broker_version(bootstrap: str, timeout_s: float = 3.0) -> tuple[int, ...] | None:
+    """Return the broker version kafka-python infers from the broker's API versions, or None.
+
+    Handing it to a client spares the client its own probe, which costs about 0.1 s a connection.
+    """
+    for host, port in split_bootstrap(bootstrap):
+        versions = _api_versions(host, port, timeout_s)
+        if versions:
+            try:
+                from kafka.protocol.broker_version_data import infer_broker_version_from_api_versions
+
+                return tuple(infer_broker_version_from_api_versions(versions))
+            except Exception:  # noqa: BLE001 - a client without this helper probes on its own
+                return None
+    return None
 
 
 def require_broker(bootstrap: str, timeout_s: float = CONNECT_TIMEOUT_S, where: str | None = None) -> None:
@@ -117,9 +144,10 @@ def open_client(
     factory: Callable[..., Any], bootstrap: str, where: str, timeout_s: float, **config: Any
 ) -> Any:
     """Build a kafka-python client after the broker answered, turning its errors into ``StreamError``."""
+    # Probe first: importing the client library costs a few hundred ms a down broker need not wait.
+    require_broker(bootstrap, timeout_s, where)
     from kafka.errors import KafkaError
 
-    require_broker(bootstrap, timeout_s, where)
     try:
         return factory(
             bootstrap_servers=[f"{h}:{p}" for h, p in split_bootstrap(bootstrap)],
@@ -174,7 +202,7 @@ def native_crc() -> bool:
 
 
 def list_topics(bootstrap: str, timeout_s: float = 5.0) -> dict[str, int]:
-    """Return ``{topic: partition count}`` for the user topics at ``bootstrap``."""
+    """Return ``{topic: partition count}`` for the user topics at ``bootstrap`` (run indexes included)."""
     from kafka import KafkaAdminClient
 
     admin = open_client(KafkaAdminClient, bootstrap, f"kafka://{bootstrap}", timeout_s)

@@ -1,27 +1,46 @@
 """Read one run of snapshots back from a Kafka topic, exactly as it was published.
 
 A spec names the topic and optionally the run:
-``kafka://127.0.0.1:9092/mock_l1_stream[?run=ID&wait=30&idle=60]``.
+``kafka://127.0.0.1:9092/mock_l1_stream[?run=ID&wait=S&idle=S&connect=S]``.
+
+Timeouts (seconds), each a query key with a default that ``defaults()`` (``sor run
+--wait``) can change for specs that leave it out:
+
+- ``connect`` (1.5): how long to keep trying to reach a broker before one line says none answers;
+- ``wait`` (0): how long to wait for the topic and for a run to start (0: say at once
+  which runs there are);
+- ``idle`` (60): how long a run being read may stay silent before its end marker.
 
 Rules, in the order they apply:
 
-- Offsets: every partition is assigned by hand and read from the beginning; no
-  consumer group, no committed offset, so a topic's history never hides a run.
-- Which run: the named one; else, for ``read_topic``, the latest complete run
-  (start markers ordered by their ``created_ns``), else the latest run in
-  progress, else the first run that starts within ``wait`` seconds. ``iter_live``
-  follows the latest run in progress or waits for the next one.
+- Finding runs: through the topic's run index (``feeds.kafka.reader``), so a run is
+  found without reading the runs before it; a topic without an index is scanned.
+- Which run: the named one; else, for ``read_topic`` and ``open_feed``, the latest
+  complete run (by its start marker's ``created_ns``), with a warning naming every
+  newer run that is incomplete (a producer that crashed, or one still running);
+  else the latest run in progress; else the first run that starts within ``wait``
+  seconds. ``open_live`` follows the latest run in progress or waits for the next.
 - A partition's span of the run goes from its start marker to its end marker.
-  Messages of other runs in a span are ignored. A message in a span that is no
+  Messages of other runs in a span are skipped. A message in a span that is no
   valid message of any schema is counted as ``malformed_message`` and skipped.
-  Messages outside every span of the run are not looked at.
 - Snapshots come out in ``seq`` order, whatever the partition they came from; a
-  ``seq`` seen twice (a retried send) is dropped; when every partition has its
-  end marker, a missing ``seq`` is an error naming it.
+  ``seq`` seen twice (a retried send) is dropped and counted; when every partition
+  has its end marker, a missing ``seq`` is an error naming it.
+
+What was read is recorded in ``MarketData.meta`` (and a feed's ``FeedInfo.meta`` /
+``FeedStats.meta``), which the result's ``data`` block carries: ``source``, the
+Kafka address of the run read (``kafka://HOST:PORT/TOPIC?run=ID``), and ``kafka``:
+``bootstrap``, ``topic``, ``run_id``, ``messages``, ``duplicates_dropped``,
+``malformed``, ``skipped_incomplete_runs`` and ``origin`` (the source the producer
+read). ``MarketData.source`` stays the producer's source, which venue defaults key on.
+The run read, the warnings and what the consumer waits for are printed through a
+``Notices`` (standard error by default).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -30,14 +49,21 @@ import attrs
 import numpy as np
 
 from feeds.errors import FeedError
+from feeds.feed import DEFAULT_CHUNK_ROWS, FeedInfo, FeedStats, MemoryFeed
 from feeds.kafka import schema
-from feeds.kafka.client import CONNECT_TIMEOUT_S, DEFAULT_TOPIC, StreamError, broker_answers, open_client
+from feeds.kafka.assemble import SeqWindow
+from feeds.kafka.client import CONNECT_TIMEOUT_S, DEFAULT_TOPIC
+from feeds.kafka.notices import Notices, Silent
+from feeds.kafka.reader import Reader, RunInfo, Span
 from feeds.market import BookSnapshot, MarketData
 from feeds.timeparse import parse_window_bound
 
-WAIT_S = 30.0
+WAIT_S = 0.0
 IDLE_S = 60.0
-_POLL_MS = 200
+_KEYS = {"wait": "wait_s", "idle": "idle_s", "connect": "connect_timeout_s"}
+_DEFAULTS: contextvars.ContextVar[tuple[tuple[str, float], ...]] = contextvars.ContextVar(
+    "kafka_defaults", default=()
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -52,8 +78,29 @@ class KafkaSpec:
     connect_timeout_s: float = CONNECT_TIMEOUT_S
 
     def __str__(self) -> str:
-        query = f"?run={self.run}" if self.run else ""
+        return self.url(self.run)
+
+    def url(self, run: str | None) -> str:
+        """Return ``kafka://BOOTSTRAP/TOPIC[?run=RUN]``."""
+        query = f"?run={run}" if run else ""
         return f"kafka://{self.bootstrap}/{self.topic}{query}"
+
+
+@contextlib.contextmanager
+def defaults(
+    *, wait_s: float | None = None, idle_s: float | None = None, connect_timeout_s: float | None = None
+):
+    """Within the block, specs that do not say ``wait``/``idle``/``connect`` take these values."""
+    given = {"wait_s": wait_s, "idle_s": idle_s, "connect_timeout_s": connect_timeout_s}
+    for name, value in given.items():
+        if value is not None and not value >= 0:
+            raise ValueError(f"{name} must be >= 0 seconds, got {value!r}")
+    merged = {**dict(_DEFAULTS.get()), **{k: float(v) for k, v in given.items() if v is not None}}
+    token = _DEFAULTS.set(tuple(merged.items()))
+    try:
+        yield
+    finally:
+        _DEFAULTS.reset(token)
 
 
 def parse_spec(spec: str) -> KafkaSpec:
@@ -65,19 +112,20 @@ def parse_spec(spec: str) -> KafkaSpec:
     if "/" in topic:
         raise FeedError(spec, f"bad topic {topic!r}: a topic name has no '/'")
     query = parse_qs(parts.query, keep_blank_values=True)
-    unknown = set(query) - {"run", "wait", "idle", "connect"}
+    unknown = set(query) - {"run", *_KEYS}
     if unknown:
         raise FeedError(spec, f"unknown query key(s) {sorted(unknown)}: want run, wait, idle, connect")
+    given = dict(_DEFAULTS.get())
 
     def seconds(key: str, default: float) -> float:
         if key not in query:
-            return default
+            return given.get(_KEYS[key], default)
         try:
             value = float(query[key][-1])
         except ValueError:
             raise FeedError(spec, f"{key}={query[key][-1]!r} is not a number of seconds") from None
-        if not value >= 0:
-            raise FeedError(spec, f"{key} must be >= 0 seconds")
+        if not 0 <= value < 1e9:
+            raise FeedError(spec, f"{key} must be between 0 and 1e9 seconds")
         return value
 
     run = query["run"][-1] if "run" in query else None
@@ -94,6 +142,10 @@ def parse_spec(spec: str) -> KafkaSpec:
         idle_s=seconds("idle", IDLE_S),
         connect_timeout_s=seconds("connect", CONNECT_TIMEOUT_S),
     )
+
+
+def _spec(spec: str | KafkaSpec) -> KafkaSpec:
+    return parse_spec(spec) if isinstance(spec, str) else spec
 
 
 @attrs.frozen
@@ -116,340 +168,99 @@ class RunRead:
     malformed: int
     duplicates: int
     seconds: float
+    messages: int = 0
+    skipped: tuple[str, ...] = ()
+    fetched: int = 0
 
 
-@attrs.define
-class _Run:
-    # What the markers seen so far say about one run.
-    run: str
-    created_ns: int
-    order: int
-    partitions: int
-    count: int
-    starts: dict[int, int] = attrs.field(factory=dict)
-    ends: dict[int, schema.EndMarker] = attrs.field(factory=dict)
-    start: schema.StartMarker | None = None
-
-    @property
-    def complete(self) -> bool:
-        return len(self.ends) >= self.partitions
-
-    def describe(self) -> str:
-        state = "complete" if self.complete else f"{len(self.ends)}/{self.partitions} partitions ended"
-        return f"{self.run} ({self.count} snapshots, {state})"
+def kafka_meta(
+    spec: KafkaSpec, info: RunInfo, skipped: list[RunInfo], *, messages: int, duplicates: int, malformed: int
+) -> dict[str, object]:
+    """Return the ``meta`` entries a run read leaves in the result's ``data`` block."""
+    return {
+        "source": spec.url(info.run),
+        "kafka": {
+            "bootstrap": spec.bootstrap,
+            "topic": spec.topic,
+            "run_id": info.run,
+            "messages": int(messages),
+            "duplicates_dropped": int(duplicates),
+            "malformed": int(malformed),
+            "skipped_incomplete_runs": [r.run for r in skipped],
+            "origin": info.start.source,
+        },
+    }
 
 
-class _Reader:
-    """One hand-assigned consumer over every partition of a topic, and the runs it has seen."""
+class _Session:
+    """One read of one run: the reader, the run chosen, the span, and what to say about them."""
 
-    def __init__(self, spec: KafkaSpec):
-        from kafka import KafkaConsumer, TopicPartition
-
+    def __init__(self, spec: KafkaSpec, notices: Notices | None, live: bool):
         self.spec = spec
-        self.where = str(spec)
-        self.consumer = open_client(
-            KafkaConsumer,
-            spec.bootstrap,
-            self.where,
-            spec.connect_timeout_s,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            allow_auto_create_topics=False,
-            max_poll_records=5000,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-            reconnect_backoff_max_ms=1_000,
-            request_timeout_ms=15_000,
-        )
-        self.runs: dict[str, _Run] = {}
-        self.messages_seen = 0
+        self.notices = notices if notices is not None else Notices()
+        self.began = time.monotonic()
+        self.reader = Reader(spec, self.notices)
         try:
-            partitions = self._wait_for_topic()
-            self.tps = [TopicPartition(spec.topic, p) for p in sorted(partitions)]
-            self.consumer.assign(self.tps)
-            self.consumer.seek_to_beginning(*self.tps)
+            self.info, self.skipped = self.reader.wait_for_run(live)
+            self._announce(live)
         except BaseException:
-            self.close()
+            self.reader.close()
             raise
 
+    def _announce(self, live: bool) -> None:
+        info, say = self.info, self.notices
+        for r in self.skipped:
+            say.warn(
+                f"skipped newer incomplete run {r.describe()}: its producer stopped before the end "
+                f"(or is still running); reading run {info.run}. Name a run with ?run=ID"
+            )
+        state = "" if info.complete else ", in progress"
+        say.say(
+            f"{'following' if live else 'reading'} run {info.run} ({info.start.count:,} snapshots{state}) "
+            f"from {self.spec.url(info.run)}"
+        )
+
+    def span(self, progress=None) -> Span:
+        return Span(self.reader, self.info, progress)
+
+    def meta(self, span: Span, duplicates: int) -> dict[str, object]:
+        return kafka_meta(
+            self.spec,
+            self.info,
+            self.skipped,
+            messages=span.records,
+            duplicates=duplicates,
+            malformed=span.malformed,
+        )
+
+    def finish(self, span: Span, duplicates: int) -> None:
+        took = time.monotonic() - self.began
+        self.notices.say(
+            f"read run {self.info.run}: {self.info.start.count:,} snapshots in {span.records:,} messages, "
+            f"{duplicates} duplicate(s) dropped, {span.malformed} malformed, in {took:.2f} s"
+        )
+
     def close(self) -> None:
-        self.consumer.close(autocommit=False)
-
-    def _wait_for_topic(self) -> set[int]:
-        deadline = time.monotonic() + self.spec.wait_s
-        while True:
-            partitions = self.consumer.partitions_for_topic(self.spec.topic)
-            if partitions:
-                return partitions
-            if time.monotonic() >= deadline:
-                raise StreamError(
-                    self.where,
-                    f"topic {self.spec.topic!r} does not exist at {self.spec.bootstrap} "
-                    f"(waited {self.spec.wait_s:g} s; produce to it with `sor stream SOURCE --topic "
-                    f"{self.spec.topic}`)",
-                )
-            time.sleep(0.5)
-
-    def poll(self):
-        """Yield ``(partition, record)`` for one poll, in offset order per partition."""
-        batches = self.consumer.poll(timeout_ms=_POLL_MS)
-        for tp, records in batches.items():
-            self.messages_seen += len(records)
-            for record in records:
-                yield tp.partition, record
-
-    def note_marker(self, partition: int, record) -> schema.Message | None:
-        """Record a start or end marker in ``runs``; return it, or None for any other message."""
-        if not schema.might_be_marker(record.value):
-            return None
-        try:
-            msg = schema.decode(record.value)
-        except schema.MalformedMessage:
-            return None
-        if isinstance(msg, schema.StartMarker):
-            info = self.runs.get(msg.run)
-            if info is None:
-                info = self.runs[msg.run] = _Run(
-                    msg.run, msg.created_ns, len(self.runs), msg.partitions, msg.count
-                )
-            info.starts.setdefault(partition, record.offset)
-            if info.start is None:
-                info.start = msg
-            return msg
-        if isinstance(msg, schema.EndMarker):
-            info = self.runs.get(msg.run)
-            if info is not None:
-                info.ends[partition] = msg
-            return msg
-        return None
-
-    def scan(self) -> None:
-        """Read every partition up to its end offset now, noting the runs' markers."""
-        ends = self.consumer.end_offsets(self.tps)
-        todo = {tp: ends[tp] for tp in self.tps}
-        deadline = time.monotonic() + max(self.spec.idle_s, 10.0)
-        while True:
-            # Positions, not record offsets: a log may end in records we never see.
-            todo = {tp: end for tp, end in todo.items() if self.consumer.position(tp) < end}
-            if not todo:
-                return
-            got = False
-            for partition, record in self.poll():
-                got = True
-                self.note_marker(partition, record)
-            if got:
-                deadline = time.monotonic() + max(self.spec.idle_s, 10.0)
-            elif time.monotonic() >= deadline:
-                raise StreamError(self.where, f"reading the topic stalled ({len(todo)} partition(s) unread)")
-
-    def select(self, live: bool) -> _Run | None:
-        """Pick the run to read among those seen, by the module's rules; None when there is none yet."""
-        if self.spec.run is not None:
-            return self.runs.get(self.spec.run)
-        started = sorted(self.runs.values(), key=lambda r: (r.created_ns, r.order))
-        if not live:
-            complete = [r for r in started if r.complete]
-            if complete:
-                return complete[-1]
-        running = [r for r in started if not r.complete]
-        return running[-1] if running else None
-
-    def wait_for_run(self, live: bool) -> _Run:
-        """Return the run to read, polling for its start marker for up to ``wait_s``."""
-        chosen = self.select(live)
-        deadline = time.monotonic() + self.spec.wait_s
-        while chosen is None:
-            if time.monotonic() >= deadline:
-                raise StreamError(self.where, self._nothing_found(live))
-            for partition, record in self.poll():
-                self.note_marker(partition, record)
-            chosen = self.select(live)
-        return chosen
-
-    def _nothing_found(self, live: bool) -> str:
-        wait = f"within {self.spec.wait_s:g} s"
-        if self.spec.run is not None:
-            known = ", ".join(r.describe() for r in self.runs.values()) or "none"
-            return f"run {self.spec.run} not found on topic {self.spec.topic!r} {wait} (runs there: {known})"
-        if live and self.runs:
-            latest = max(self.runs.values(), key=lambda r: (r.created_ns, r.order))
-            return (
-                f"no run in progress on topic {self.spec.topic!r} {wait} "
-                f"(latest complete run: {latest.run}; read it with ?run={latest.run})"
-            )
-        held = (
-            f"it holds {self.messages_seen} message(s) but no sor run"
-            if self.messages_seen
-            else "it is empty"
-        )
-        return (
-            f"no run started on topic {self.spec.topic!r} {wait}: {held} "
-            f"(start the producer with `sor stream SOURCE --topic {self.spec.topic}`)"
-        )
+        self.reader.close()
 
 
-class _Follower:
-    """Reads one run's spans: whole (``collect``) or snapshot by snapshot in ``seq`` order (``stream``)."""
-
-    def __init__(self, reader: _Reader, run: _Run, live: bool):
-        self.reader = reader
-        self.run = run
-        self.live = live
-        self.in_span: set[int] = set()
-        self.done: dict[int, schema.EndMarker] = {}
-        self.chunks: list[schema.Snapshots] = []
-        # Live mode only: seq -> (chunk, row, record timestamp in ms) until its turn comes.
-        self.buffer: dict[int, tuple[schema.Snapshots, int, int]] = {}
-        self.next_seq = 0
-        self.malformed = 0
-        self.duplicates = 0
-        self.last_progress = time.monotonic()
-        for tp in reader.tps:
-            if tp.partition in run.starts:
-                reader.consumer.seek(tp, run.starts[tp.partition])
-
-    def _take(self, partition: int, record) -> None:
-        try:
-            msg = schema.decode(record.value)
-        except schema.MalformedMessage:
-            if partition in self.in_span:
-                self.malformed += 1
-            return
-        if isinstance(msg, schema.StartMarker):
-            self.reader.note_marker(partition, record)
-            if msg.run == self.run.run:
-                self.in_span.add(partition)
-            return
-        if msg.run != self.run.run or partition not in self.in_span:
-            return
-        self.last_progress = time.monotonic()
-        if isinstance(msg, schema.EndMarker):
-            self.reader.note_marker(partition, record)
-            self.done[partition] = msg
-            self.in_span.discard(partition)
-            self.reader.consumer.pause(*[tp for tp in self.reader.tps if tp.partition == partition])
-        elif not self.live:
-            self.chunks.append(msg)
-        else:
-            for j, seq in enumerate(msg.seq.tolist()):
-                if seq < self.next_seq or seq in self.buffer:
-                    self.duplicates += 1
-                else:
-                    self.buffer[seq] = (msg, j, record.timestamp)
-
-    def _finished(self) -> bool:
-        return len(self.done) >= min(max(self.run.partitions, 1), len(self.reader.tps))
-
-    def _pump(self) -> None:
-        """Take one poll's records; raise when the run has been silent for ``idle`` seconds."""
-        for partition, record in self.reader.poll():
-            self._take(partition, record)
-        idle_s = self.reader.spec.idle_s
-        if not self._finished() and time.monotonic() - self.last_progress > idle_s:
-            got = self.next_seq + len(self.buffer) if self.live else sum(map(len, self.chunks))
-            bootstrap = self.reader.spec.bootstrap
-            cause = (
-                "is the producer running?"
-                if broker_answers(bootstrap)
-                else f"the broker at {bootstrap} is down"
-            )
-            raise StreamError(
-                self.reader.where,
-                f"run {self.run.run}: no end-of-stream marker after {idle_s:g} s of silence "
-                f"({got} of {self.run.count} snapshots received, "
-                f"{len(self.done)}/{self.run.partitions} partitions ended; {cause})",
-            )
-
-    def end_marker(self) -> schema.EndMarker:
-        """Return the run's end marker, once every partition has one that agrees on the count."""
-        counts = {m.count for m in self.done.values()}
-        if len(counts) != 1:
-            raise FeedError(
-                self.reader.where, f"run {self.run.run}: end markers disagree on the count ({sorted(counts)})"
-            )
-        return next(iter(self.done.values()))
-
-    def _bad_seq(self, count: int, seqs: np.ndarray) -> FeedError:
-        # ``seqs``: the distinct sequence numbers received, sorted.
-        where, run = self.reader.where, self.run.run
-        if len(seqs) and seqs[-1] >= count:
-            return FeedError(where, f"run {run}: seq {int(seqs[-1])} is beyond the run's count {count}")
-        missing = np.setdiff1d(np.arange(count), seqs, assume_unique=True)
-        return FeedError(
-            where,
-            f"run {run}: sequence gap: {len(missing)} of {count} snapshot(s) missing, "
-            f"first missing seq {int(missing[0])}",
-        )
-
-    def collect(self) -> dict[str, np.ndarray]:
-        """Read to the end of the run; return its columns in ``seq`` order, duplicates dropped."""
-        while not self._finished():
-            self._pump()
-        end = self.end_marker()
-        if not self.chunks:
-            if end.count:
-                raise self._bad_seq(end.count, np.zeros(0, dtype=np.int64))
-            return {
-                name: np.zeros((0, end.levels) if name in schema.BOOK else 0, np.int64)
-                for name in schema.FIELDS
-            }
-        seq = np.concatenate([chunk.seq for chunk in self.chunks])
-        order = np.argsort(seq, kind="stable")
-        seq = seq[order]
-        first = np.ones(len(seq), dtype=bool)
-        first[1:] = seq[1:] != seq[:-1]
-        # A retried send can land twice; the first copy wins.
-        self.duplicates = int(len(seq) - first.sum())
-        seq = seq[first]
-        if len(seq) != end.count or seq[-1] != end.count - 1:
-            raise self._bad_seq(end.count, seq)
-        keep = order[first]
-        return {
-            name: _concat([c.columns[name] for c in self.chunks], end.levels)[keep] for name in schema.FIELDS
-        }
-
-    def stream(self) -> Iterator[LiveSnapshot]:
-        """Yield the run's snapshots in ``seq`` order as they arrive, with the consumer's lag."""
-        while True:
-            finished = self._finished()
-            if self.next_seq in self.buffer:
-                lag = self._lag_messages()
-                now_ms = time.time() * 1000
-                while self.next_seq in self.buffer:
-                    chunk, j, ts_ms = self.buffer.pop(self.next_seq)
-                    yield LiveSnapshot(self.next_seq, chunk.snapshot(j), lag, max(0.0, now_ms - ts_ms))
-                    self.next_seq += 1
-            if finished:
-                break
-            self._pump()
-        count = self.end_marker().count
-        if self.buffer or self.next_seq != count:
-            got = np.array(sorted([*range(self.next_seq), *self.buffer]), dtype=np.int64)
-            raise self._bad_seq(count, got)
-
-    def _lag_messages(self) -> int:
-        consumer = self.reader.consumer
-        lag = 0
-        for tp in self.reader.tps:
-            if tp.partition in self.done:
-                continue
-            high = consumer.highwater(tp)
-            if high is not None:
-                lag += max(0, high - consumer.position(tp))
-        return lag
-
-
-def _concat(parts: list[np.ndarray], levels: int) -> np.ndarray:
-    if parts[0].ndim == 1:
-        return np.concatenate(parts)
-    # Books narrower than the run's levels (another producer's): pad with empty levels.
-    width = max(levels, *(p.shape[1] for p in parts))
-    return np.concatenate(
-        [p if p.shape[1] == width else np.pad(p, ((0, 0), (0, width - p.shape[1]))) for p in parts]
+def _bad_seq(where: str, run: str, count: int, seqs: np.ndarray) -> FeedError:
+    # ``seqs``: the distinct sequence numbers received, sorted.
+    if len(seqs) and seqs[-1] >= count:
+        return FeedError(where, f"run {run}: seq {int(seqs[-1])} is beyond the run's count {count}")
+    missing = np.setdiff1d(np.arange(count), seqs, assume_unique=True)
+    return FeedError(
+        where,
+        f"run {run}: sequence gap: {len(missing)} of {count} snapshot(s) missing, "
+        f"first missing seq {int(missing[0])}",
     )
 
 
-def read_run(spec: str | KafkaSpec) -> RunRead:
+def _beyond(where: str, run: str, msg: schema.Snapshots, count: int) -> FeedError:
+    return FeedError(where, f"run {run}: seq {int(msg.seq.max())} is beyond the run's count {count}")
+
+
+def read_run(spec: str | KafkaSpec, notices: Notices | None = None) -> RunRead:
     """Read one whole run (see the module's rules) and return it with the reader's counts.
 
     Raises
@@ -460,106 +271,317 @@ def read_run(spec: str | KafkaSpec) -> RunRead:
     FeedError
         When the run has a sequence gap or its end markers disagree.
     """
-    spec = parse_spec(spec) if isinstance(spec, str) else spec
-    started = time.monotonic()
-    reader = _Reader(spec)
+    spec = _spec(spec)
+    session = _Session(spec, notices, live=False)
     try:
-        reader.scan()
-        run = reader.wait_for_run(live=False)
-        follower = _Follower(reader, run, live=False)
-        columns = follower.collect()
+        start = session.info.start
+        count = start.count
+        window = SeqWindow(count, start.levels)
+        span = session.span(lambda: f"{window.received:,} of {count:,} snapshots, ")
+        for _partition, msg in span.messages():
+            if not window.fits(msg):
+                raise _beyond(session.reader.where, start.run, msg, count)
+            window.place(msg)
+        end = span.end_marker()
     finally:
-        reader.close()
-    end = follower.end_marker()
+        session.close()
+    if window.received != end.count or end.count != count:
+        raise _bad_seq(session.reader.where, start.run, end.count, window.seen())
+    columns = window.take(count) if count else {k: v[:0] for k, v in window.columns.items()}
     dropped = dict(end.dropped)
-    if follower.malformed:
-        dropped["malformed_message"] = dropped.get("malformed_message", 0) + follower.malformed
+    if span.malformed:
+        dropped["malformed_message"] = dropped.get("malformed_message", 0) + span.malformed
     data = MarketData(
         **columns,
         source=end.source,
         symbol=end.symbol,
         rows_read=end.rows_read,
         dropped=dropped,
+        meta=session.meta(span, window.duplicates),
     )
+    session.finish(span, window.duplicates)
     return RunRead(
         data=data,
-        run=run.run,
+        run=start.run,
         count=end.count,
-        malformed=follower.malformed,
-        duplicates=follower.duplicates,
-        seconds=time.monotonic() - started,
+        malformed=span.malformed,
+        duplicates=window.duplicates,
+        seconds=time.monotonic() - session.began,
+        messages=span.records,
+        skipped=tuple(r.run for r in session.skipped),
+        fetched=span.fetched,
     )
 
 
-def read_topic(spec: str, start: str | int | None = None, end: str | int | None = None) -> MarketData:
-    """Read one run from ``kafka://HOST:PORT/TOPIC[?run=ID]`` into ``MarketData``, then apply the window.
-
-    The result equals the published ``MarketData``: the same arrays, ``source``,
-    ``symbol``, ``rows_read`` and ``dropped``, except that ``dropped`` gains
-    ``malformed_message`` when foreign messages were skipped, and
-    ``outside_window`` when ``start``/``end`` cut rows (as every feed does).
-    ``start``/``end`` take what ``feeds.timeparse.parse_window_bound`` takes.
-    """
-    data = read_run(spec).data
-    if start is None and end is None:
-        return data
-    day = int(data.ts_event[0]) if len(data) else None
+def _bounds(spec: str, day: int | None, start, end) -> tuple[int | None, int | None]:
     try:
         start_ns = None if start is None else parse_window_bound(start, day)
         end_ns = None if end is None else parse_window_bound(end, day)
     except ValueError as exc:
         raise FeedError(spec, str(exc)) from None
-    return data.window(start_ns, end_ns)
+    return start_ns, end_ns
+
+
+def read_topic(
+    spec: str, start: str | int | None = None, end: str | int | None = None, notices: Notices | None = None
+) -> MarketData:
+    """Read one run from ``kafka://HOST:PORT/TOPIC[?run=ID]`` into ``MarketData``, then apply the window.
+
+    The result equals the published ``MarketData``: the same arrays, ``source``,
+    ``symbol``, ``rows_read`` and ``dropped``, except that ``dropped`` gains
+    ``malformed_message`` when foreign messages were skipped, and
+    ``outside_window`` when ``start``/``end`` cut rows (as every feed does);
+    ``meta`` says what was read (see the module docstring).
+    ``start``/``end`` take what ``feeds.timeparse.parse_window_bound`` takes.
+    """
+    data = read_run(spec, notices).data
+    if start is None and end is None:
+        return data
+    day = int(data.ts_event[0]) if len(data) else None
+    return data.window(*_bounds(str(spec), day, start, end))
+
+
+class KafkaFeed:
+    """A run on a Kafka topic as a ``feeds.feed.Feed``: chunks of whole instants as the run is read.
+
+    Memory is bounded by the reorder window (``4 * chunk_rows`` rows), not the run:
+    a partition whose rows run ahead of the window is paused until the others catch
+    up (the window grows only when every partition would wait). ``info`` comes from
+    the run's start marker, before any row is read.
+    """
+
+    def __init__(self, session: _Session, start_ns: int | None, end_ns: int | None, chunk_rows: int):
+        self._session = session
+        marker = session.info.start
+        self._start_ns, self._end_ns = start_ns, end_ns
+        self.chunk_rows = max(1, int(chunk_rows))
+        self._info = FeedInfo(
+            source=marker.source,
+            venues=tuple(sorted(marker.venues)),
+            levels=marker.levels,
+            symbol=marker.symbol,
+            meta=kafka_meta(
+                session.spec, session.info, session.skipped, messages=0, duplicates=0, malformed=0
+            ),
+        )
+        self._stats: FeedStats | None = None
+        self._used = False
+        self.peak_window_rows = 0
+
+    @property
+    def info(self) -> FeedInfo:
+        return self._info
+
+    def chunks(self) -> Iterator[MarketData]:
+        if self._used:
+            raise RuntimeError("a KafkaFeed's chunks() can be called once")
+        self._used = True
+        session = self._session
+        marker = session.info.start
+        where, count = session.reader.where, marker.count
+        window = SeqWindow(min(max(count, 1), 4 * self.chunk_rows), marker.levels)
+        self.peak_window_rows = window.capacity
+        span = session.span(lambda: f"{window.received:,} of {count:,} snapshots, ")
+        consumer = session.reader.consumer
+        held: dict[int, list[schema.Snapshots]] = {}
+        self._outside = 0
+        try:
+            for partition, msg in span.messages():
+                if int(msg.seq.max()) >= count:
+                    raise _beyond(where, marker.run, msg, count)
+                rest = msg if partition in held else window.place_fitting(msg)
+                if rest is not None:
+                    if partition not in held:
+                        consumer.pause(*[tp for tp in span.tps if tp.partition == partition])
+                    held.setdefault(partition, []).append(rest)
+                yield from self._settle(window, held, span)
+            end = span.end_marker()
+            yield from self._settle(window, held, span)
+            if window.received != end.count or end.count != count:
+                raise _bad_seq(where, marker.run, end.count, window.seen())
+            yield from self._drain(window, final=True)
+        finally:
+            session.close()
+        dropped = dict(end.dropped)
+        if span.malformed:
+            dropped["malformed_message"] = dropped.get("malformed_message", 0) + span.malformed
+        if self._outside:
+            dropped["outside_window"] = dropped.get("outside_window", 0) + self._outside
+        self._stats = FeedStats(
+            rows_read=end.rows_read,
+            snapshots=end.count - self._outside,
+            dropped=dropped,
+            meta=session.meta(span, window.duplicates),
+        )
+        session.finish(span, window.duplicates)
+
+    def _settle(
+        self, window: SeqWindow, held: dict[int, list[schema.Snapshots]], span: Span
+    ) -> Iterator[MarketData]:
+        """Place held rows and hand out chunks until neither moves; grow the window only when stuck."""
+        consumer = span.reader.consumer
+        while True:
+            moved = False
+            for partition in list(held):
+                msgs = held[partition]
+                while msgs:
+                    before = window.received + window.duplicates
+                    rest = window.place_fitting(msgs[0])
+                    moved |= window.received + window.duplicates != before
+                    if rest is not None:
+                        msgs[0] = rest
+                        break
+                    msgs.pop(0)
+                if not msgs:
+                    del held[partition]
+                    consumer.resume(*[tp for tp in span.tps if tp.partition == partition])
+            for chunk in self._drain(window):
+                moved = True
+                yield chunk
+            if moved or not held:
+                if not moved:
+                    return
+                continue
+            unended = [tp.partition for tp in span.tps if tp.partition not in span.ends]
+            if any(p not in held for p in unended):
+                return  # a partition still reading may fill the gap
+            # Every partition that could fill the gap waits behind rows beyond the window: grow it.
+            window.grow(2 * window.capacity)
+            self.peak_window_rows = max(self.peak_window_rows, window.capacity)
+
+    def _drain(self, window: SeqWindow, final: bool = False) -> Iterator[MarketData]:
+        """Yield chunks of whole instants from the ready rows (all of them when ``final``)."""
+        while window.ready and (final or window.ready >= self.chunk_rows):
+            ts = window.columns["ts_event"]
+            ready = window.ready
+            at = min(self.chunk_rows, ready)
+            # Extend the chunk to the end of the instant its last row belongs to.
+            at = int(np.searchsorted(ts[:ready], ts[at - 1], side="right"))
+            if at == ready and not final:
+                if ready < window.capacity:
+                    return  # the instant may go on in rows not here yet
+                window.grow(2 * window.capacity)
+                self.peak_window_rows = max(self.peak_window_rows, window.capacity)
+                return
+            chunk = self._clip(
+                MarketData(**window.take(at), source=self._info.source, symbol=self._info.symbol)
+            )
+            if len(chunk):
+                yield chunk
+
+    def _clip(self, chunk: MarketData) -> MarketData:
+        if self._start_ns is None and self._end_ns is None:
+            return chunk
+        mask = np.ones(len(chunk), dtype=bool)
+        if self._start_ns is not None:
+            mask &= chunk.ts_event >= self._start_ns
+        if self._end_ns is not None:
+            mask &= chunk.ts_event <= self._end_ns
+        if mask.all():
+            return chunk
+        self._outside += int(len(chunk) - mask.sum())
+        return chunk.take(mask)
+
+    def stats(self) -> FeedStats:
+        if self._stats is None:
+            raise RuntimeError("stats() is known once chunks() is exhausted")
+        return self._stats
+
+
+def open_feed(
+    spec: str | KafkaSpec,
+    start: str | int | None = None,
+    end: str | int | None = None,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    notices: Notices | None = None,
+):
+    """Open the run ``spec`` names (by the module's rules) as a ``Feed`` read chunk by chunk.
+
+    ``start``/``end`` cut rows to ``[start, end]`` (counted ``outside_window``); a time
+    of day is taken on the UTC day of the run's first ``ts_event``. A run whose start
+    marker does not announce its venues (an older producer) is read whole and served
+    from memory. Connection, topic and run faults raise here, before the first chunk.
+    """
+    spec = _spec(spec)
+    session = _Session(spec, notices, live=False)
+    marker = session.info.start
+    if not marker.venues or (marker.count and not marker.last_ts):
+        session.close()
+        md = read_run(spec, Silent()).data
+        day = int(md.ts_event[0]) if len(md) else None
+        if start is not None or end is not None:
+            md = md.window(*_bounds(str(spec), day, start, end))
+        return MemoryFeed(md, chunk_rows)
+    try:
+        start_ns, end_ns = _bounds(str(spec), marker.first_ts or None, start, end)
+    except BaseException:
+        session.close()
+        raise
+    return KafkaFeed(session, start_ns, end_ns, chunk_rows)
 
 
 @attrs.define(eq=False)
 class LiveRun:
     """A run being followed live: its start marker (venues, span, count), its snapshots as they come,
-    and, once they are exhausted, its end marker (the source's ``rows_read`` and ``dropped``)."""
+    and, once they are exhausted, its end marker (the source's ``rows_read`` and ``dropped``) and
+    ``meta`` (what was read, as for ``read_topic``)."""
 
     start: schema.StartMarker
     snapshots: Iterator[LiveSnapshot]
     end: schema.EndMarker | None = None
+    meta: dict[str, object] = attrs.field(factory=dict)
 
 
-def open_live(spec: str | KafkaSpec) -> LiveRun:
-    """Wait for the run to follow (like ``iter_live``) and return its start marker with the stream.
-
-    The caller must exhaust or close ``snapshots`` (closing it closes the consumer).
-    """
-    spec = parse_spec(spec) if isinstance(spec, str) else spec
-    reader = _Reader(spec)
+def _follow(session: _Session, live: LiveRun | None) -> Iterator[LiveSnapshot]:
+    marker = session.info.start
+    where, count = session.reader.where, marker.count
+    buffer: dict[int, tuple[schema.Snapshots, int, int]] = {}
+    next_seq = duplicates = 0
+    span = session.span(lambda: f"{next_seq + len(buffer):,} of {count:,} snapshots, ")
     try:
-        reader.scan()
-        run = reader.wait_for_run(live=True)
-    except BaseException:
-        reader.close()
-        raise
+        for _partition, msg in span.messages():
+            ts_ms = int(time.time() * 1000)
+            for j, seq in enumerate(msg.seq.tolist()):
+                if seq < next_seq or seq in buffer:
+                    duplicates += 1
+                else:
+                    buffer[seq] = (msg, j, ts_ms)
+            if next_seq in buffer:
+                lag = span.lag_messages()
+                now_ms = time.time() * 1000
+                while next_seq in buffer:
+                    chunk, j, got_ms = buffer.pop(next_seq)
+                    yield LiveSnapshot(next_seq, chunk.snapshot(j), lag, max(0.0, now_ms - got_ms))
+                    next_seq += 1
+        end = span.end_marker()
+        if buffer or next_seq != end.count:
+            got = np.array(sorted([*range(next_seq), *buffer]), dtype=np.int64)
+            raise _bad_seq(where, marker.run, end.count, got)
+    finally:
+        session.close()
+    session.finish(span, duplicates)
+    if live is not None:
+        live.end = end
+        live.meta = session.meta(span, duplicates)
 
-    def follow() -> Iterator[LiveSnapshot]:
-        try:
-            follower = _Follower(reader, run, live=True)
-            yield from follower.stream()
-            live.end = follower.end_marker()
-        finally:
-            reader.close()
 
-    live = LiveRun(start=run.start, snapshots=follow())
+def open_live(spec: str | KafkaSpec, notices: Notices | None = None) -> LiveRun:
+    """Wait for the run to follow (the named one, else the latest in progress, else the next to start).
+
+    Returns its start marker with the stream of its snapshots; the caller must
+    exhaust or close ``snapshots`` (closing it closes the consumer).
+    """
+    session = _Session(_spec(spec), notices, live=True)
+    live = LiveRun(start=session.info.start, snapshots=iter(()))
+    live.snapshots = _follow(session, live)
     return live
 
 
-def iter_live(spec: str | KafkaSpec) -> Iterator[LiveSnapshot]:
+def iter_live(spec: str | KafkaSpec, notices: Notices | None = None) -> Iterator[LiveSnapshot]:
     """Yield the snapshots of a run in progress as they arrive, in ``seq`` order, with the lag.
 
-    Follows the named run, else the latest run in progress, else waits up to
-    ``wait`` seconds for the next run to start. Ends after the run's end marker;
-    raises like ``read_run`` on faults.
+    Follows the run ``open_live`` picks. Ends after the run's end marker; raises like
+    ``read_run`` on faults.
     """
-    spec = parse_spec(spec) if isinstance(spec, str) else spec
-    reader = _Reader(spec)
-    try:
-        reader.scan()
-        run = reader.wait_for_run(live=True)
-        yield from _Follower(reader, run, live=True).stream()
-    finally:
-        reader.close()
+    return open_live(spec, notices).snapshots

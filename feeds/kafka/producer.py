@@ -2,12 +2,18 @@
 
 A run is: a start marker on every partition, the snapshots in ``seq`` order
 (keyed by venue, paced by ``ts_event`` deltas over a speed factor), then an
-end-of-stream marker on every partition. The producer is idempotent with
-``acks=all``, so a broker restart mid-run neither loses nor duplicates a message.
+end-of-stream marker on every partition. Once the start markers are
+acknowledged, their offsets go to the topic's run index (``schema.index_topic``),
+and the end markers' offsets once those are, so a consumer seeks to a run instead
+of reading the topic from its start. The producer is idempotent with
+``acks=all``, so a broker restart mid-run neither loses nor duplicates a message;
+it counts the records it had to resend and the longest wait for an
+acknowledgement (the longest outage it rode through).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -29,6 +35,9 @@ from feeds.market import MarketData
 # At --speed max the Python client costs ~30 us per message whatever its size, so
 # snapshots of one venue travel together, up to this many per message.
 BATCH_MAX = 64
+#: A paced snapshot may wait this long for the ones due after it, to leave in one message:
+#: the client lingers as long before sending a request anyway.
+LINGER_S = 0.005
 
 
 @attrs.frozen
@@ -43,6 +52,8 @@ class StreamReport:
     messages: int
     bytes: int
     seconds: float
+    retries: int = 0
+    longest_outage_s: float = 0.0
 
     @property
     def snapshots_per_s(self) -> float:
@@ -59,26 +70,65 @@ def new_run_id() -> str:
 
 
 class _Sender:
-    """Sends values, remembers the first delivery failure, counts messages and bytes."""
+    """Sends values; counts messages, bytes and resent records; times the longest wait for an ack.
 
-    def __init__(self, producer, topic: str):
+    The wait for an acknowledgement runs from the moment something is in flight (or
+    the previous ack) to the next ack: milliseconds normally, the length of the
+    outage when the broker went away and came back. Callbacks run on the client's
+    I/O thread, hence the lock.
+    """
+
+    def __init__(self, producer, topic: str, clock: Callable[[], float] = time.monotonic):
         self.producer = producer
         self.topic = topic
+        self.clock = clock
         self.messages = 0
         self.bytes = 0
         self.failures = 0
+        self.retries = 0
+        self.longest_stall_s = 0.0
         self.first_error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._since = 0.0
+        sensors = getattr(getattr(producer, "_sender", None), "_sensors", None)
+        if sensors is not None and hasattr(sensors, "record_retries"):
+            # kafka-python keeps only a rate of resent records; count them as they happen.
+            original = sensors.record_retries
+
+            def counted(topic: str, count: int) -> None:
+                self.retries += count
+                original(topic, count)
+
+            sensors.record_retries = counted
 
     def _failed(self, exc: BaseException) -> None:
-        self.failures += 1
-        if self.first_error is None:
-            self.first_error = exc
+        with self._lock:
+            self.failures += 1
+            self._in_flight -= 1
+            if self.first_error is None:
+                self.first_error = exc
 
-    def send(self, value: bytes, key: bytes | None = None, partition: int | None = None) -> None:
-        future = self.producer.send(self.topic, value, key=key, partition=partition)
+    def _acked(self, _meta) -> None:
+        now = self.clock()
+        with self._lock:
+            self.longest_stall_s = max(self.longest_stall_s, now - self._since)
+            self._since = now
+            self._in_flight -= 1
+
+    def send(self, value: bytes, key: bytes | None = None, partition: int | None = None, topic: str = ""):
+        """Hand one value to the client; return its future (``.get()`` gives the offset)."""
+        with self._lock:
+            if self._in_flight == 0:
+                self._since = self.clock()
+            self._in_flight += 1
+        future = self.producer.send(topic or self.topic, value, key=key, partition=partition)
+        future.add_callback(self._acked)
         future.add_errback(self._failed)
-        self.messages += 1
-        self.bytes += len(value)
+        if not topic:
+            self.messages += 1
+            self.bytes += len(value)
+        return future
 
 
 def publish(
@@ -92,6 +142,7 @@ def publish(
     connect_timeout_s: float = CONNECT_TIMEOUT_S,
     delivery_timeout_s: float = 60.0,
     batch_max: int = BATCH_MAX,
+    linger_s: float = LINGER_S,
     on_progress: Callable[[int], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -111,6 +162,9 @@ def publish(
         Run id; a fresh uuid4 when ``None``.
     delivery_timeout_s
         How long a message may be retried (a broker restart, say) before the run fails.
+    linger_s
+        When paced, how long a snapshot may wait for those due after it so they leave
+        in one message (per venue); 0 sends each instant as soon as it is due.
     on_progress
         Called with the number of snapshots handed to the client so far.
 
@@ -134,6 +188,7 @@ def publish(
     admin = open_client(KafkaAdminClient, bootstrap, where, connect_timeout_s)
     try:
         partitions, _created = ensure_topic(admin, topic, partitions, where)
+        ensure_topic(admin, schema.index_topic(topic), 1, where)
     finally:
         admin.close()
 
@@ -155,7 +210,7 @@ def publish(
         reconnect_backoff_max_ms=1_000,
         retry_backoff_ms=200,
     )
-    sender = _Sender(producer, topic)
+    sender = _Sender(producer, topic, clock)
     n = len(data)
     levels = data.levels if data.bid_px.ndim == 2 else 0
     marker = {
@@ -167,28 +222,36 @@ def publish(
         "symbol": data.symbol,
     }
     started = clock()
+    start = schema.StartMarker(
+        partition=0,
+        created_ns=time.time_ns(),
+        venues=data.venues,
+        first_ts=int(data.ts_event[0]) if n else 0,
+        last_ts=int(data.ts_event[-1]) if n else 0,
+        **marker,
+    )
+    index = schema.index_topic(topic)
+    wait_s = delivery_timeout_s + 5
     try:
-        for p in range(partitions):
-            sender.send(
-                schema.encode_start(
-                    schema.StartMarker(
-                        partition=p,
-                        created_ns=time.time_ns(),
-                        venues=data.venues,
-                        first_ts=int(data.ts_event[0]) if n else 0,
-                        last_ts=int(data.ts_event[-1]) if n else 0,
-                        **marker,
-                    )
-                ),
-                partition=p,
-            )
-        _send_rows(data, run, sender, speed, batch_max, on_progress, clock, sleep)
+        futures = [
+            sender.send(schema.encode_start(attrs.evolve(start, partition=p)), partition=p)
+            for p in range(partitions)
+        ]
+        offsets = tuple(f.get(timeout=wait_s).offset for f in futures)
+        sender.send(
+            schema.encode_index(schema.IndexEntry("start", start, offsets)), run.encode(), topic=index
+        )
+        _send_rows(data, run, sender, speed, batch_max, on_progress, clock, sleep, linger_s)
+        futures = []
         for p in range(partitions):
             end = schema.EndMarker(
                 partition=p, rows_read=data.rows_read, dropped=dict(data.dropped), **marker
             )
-            sender.send(schema.encode_end(end), partition=p)
-        producer.flush(timeout=delivery_timeout_s + 5)
+            futures.append(sender.send(schema.encode_end(end), partition=p))
+        offsets = tuple(f.get(timeout=wait_s).offset for f in futures)
+        entry = schema.IndexEntry("end", start, offsets, messages=sender.messages)
+        sender.send(schema.encode_index(entry), run.encode(), topic=index)
+        producer.flush(timeout=wait_s)
     except KafkaError as exc:
         _close(producer, 0.0)
         raise StreamError(where, _incomplete(run, bootstrap, delivery_timeout_s, exc)) from None
@@ -208,6 +271,8 @@ def publish(
         messages=sender.messages,
         bytes=sender.bytes,
         seconds=seconds,
+        retries=sender.retries,
+        longest_outage_s=sender.longest_stall_s,
     )
 
 
@@ -241,6 +306,7 @@ def _send_rows(
     on_progress: Callable[[int], None] | None,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
+    linger_s: float = 0.0,
 ) -> None:
     encoder = schema.RowEncoder(data, run)
     ts = data.ts_event.tolist()
@@ -264,15 +330,19 @@ def _send_rows(
     t0 = clock()
     ts0 = ts[0] if ts else 0
     next_report = 4096
+    oldest_due = 0.0
     for i in range(len(ts)):
         if speed is not None:
             due = t0 + (ts[i] - ts0) / 1e9 / speed
             if due > clock():
-                # Everything due is out before we sleep: batching never delays a paced snapshot.
-                flush_all()
+                # Before sleeping, send what would otherwise wait longer than the linger.
+                if pending and due > oldest_due + linger_s:
+                    flush_all()
                 wait = due - clock()
                 if wait > 0:
                     sleep(wait)
+            if not pending:
+                oldest_due = due
         venue = encoder.venue(i)
         rows = pending.setdefault(venue, [])
         rows.append(i)

@@ -15,6 +15,8 @@ from feeds.csv_writer import write_csv
 from feeds.errors import FeedError
 from feeds.synthetic import SynthConfig, generate
 from feeds.timeparse import format_ns
+from sim.output import OutputError, atomic_open, check_target
+from sim.terminal import clean
 
 
 @click.group()
@@ -41,15 +43,18 @@ def data() -> None:
 def synth(venues: int, seconds: float, seed: int, start: str, output: Path) -> None:
     """Generate a synthetic multi-venue market and write it as a Databento MBP-10 CSV."""
     try:
+        check_target(output)  # before the work, not after it
         config = SynthConfig(venues=venues, seconds=seconds, seed=seed, start=start)
         md = generate(config)
-        write_csv(md, output)
-    except (FeedError, ValueError) as exc:
+        with atomic_open(output, "w", encoding="utf-8", newline="") as f:
+            write_csv(md, f)
+    except (FeedError, ValueError, OutputError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise click.ClickException(f"{output}: cannot write: {exc.strerror or exc}") from None
     trades = int(np.count_nonzero(md.action == ord("T")))
     span = f"{format_ns(int(md.ts_event[0]))} .. {format_ns(int(md.ts_event[-1]))}" if len(md) else "empty"
     click.echo(
-        f"wrote {output}: {len(md):,} rows, {trades:,} trades, venues {list(md.venues)}, {span}, seed {seed}"
+        f"wrote {clean(output)}: {len(md):,} rows, {trades:,} trades, venues {list(md.venues)}, "
+        f"{span}, seed {seed}"
     )

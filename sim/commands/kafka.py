@@ -6,6 +6,7 @@ in one line and a non-zero exit.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,7 +15,14 @@ import click
 
 from feeds.errors import FeedError
 from feeds.kafka import broker
-from feeds.kafka.client import DEFAULT_BOOTSTRAP, DEFAULT_TOPIC, list_topics, native_crc
+from feeds.kafka.client import (
+    CONNECT_TIMEOUT_S,
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_TOPIC,
+    broker_answers,
+    list_topics,
+    native_crc,
+)
 
 try:
     import tomllib
@@ -22,9 +30,14 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 
-def _config() -> broker.BrokerConfig:
+def _config(port: int | None = None, controller_port: int | None = None) -> broker.BrokerConfig:
+    given = {"port": port} if port is not None else {}
+    if controller_port is not None:
+        given["controller_port"] = controller_port
+    elif port is not None and "SOR_KAFKA_CONTROLLER_PORT" not in os.environ:
+        given["controller_port"] = port + 1
     try:
-        return broker.BrokerConfig()
+        return broker.BrokerConfig(**given)
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"bad broker settings: {exc}") from None
 
@@ -37,23 +50,40 @@ def _say(message: str) -> None:
 def kafka() -> None:
     """Run a single-node Kafka broker (KRaft) on 127.0.0.1 from the Maven Central jars.
 
-    Jars are cached in ~/.cache/sor/kafka/VERSION ($SOR_KAFKA_HOME); the broker's
-    data, logs and pid live in .sor/kafka ($SOR_STATE_DIR/kafka).
+    Jars are cached in ~/.cache/sor/kafka/VERSION ($SOR_KAFKA_HOME). The broker's
+    data, logs, pid and address live in one state folder, whatever the current
+    folder: $SOR_STATE_DIR/kafka, else $XDG_STATE_HOME/sor/kafka, else
+    ~/.local/state/sor/kafka. up, status, down and logs act on the broker of that folder.
     """
 
 
 @kafka.command()
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the broker to answer.")
-def up(timeout: float) -> None:
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Client port on 127.0.0.1  [default: $SOR_KAFKA_PORT or 9092]",
+)
+@click.option(
+    "--controller-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="KRaft controller port  [default: $SOR_KAFKA_CONTROLLER_PORT or the client port + 1]",
+)
+def up(timeout: float, port: int | None, controller_port: int | None) -> None:
     """Start the broker in the background (formatting its storage on first use); wait until it answers."""
-    config = _config()
+    config = _config(port, controller_port)
     current = broker.status(config)
     if current.running:
         click.echo(f"kafka: already running (pid {current.pid}) at {current.bootstrap}; state {config.state}")
+        if current.bootstrap != config.bootstrap:
+            click.echo(f"  (not at {config.bootstrap}: `sor kafka down` first to move it)")
         return
-    if current.answers:
+    if broker_answers(config.bootstrap, timeout_s=2.0):
         click.echo(
-            f"kafka: a broker not started from {config.state} answers at {current.bootstrap}; using it"
+            f"kafka: a broker not started from {config.state} answers at {config.bootstrap}; using it "
+            "(start one of our own with --port N)"
         )
         return
     began = time.monotonic()
@@ -89,8 +119,13 @@ def status() -> None:
     except FeedError as exc:
         click.echo(f"  topics: cannot list ({exc.message})")
         return
+    from feeds.kafka.schema import INDEX_SUFFIX
+
     listing = ", ".join(
-        f"{name} ({n} partition{'s' if n != 1 else ''})" for name, n in sorted(topics.items())
+        f"{name} ({n} partition{'s' if n != 1 else ''}"
+        f"{', run index' if name + INDEX_SUFFIX in topics else ''})"
+        for name, n in sorted(topics.items())
+        if not (name.endswith(INDEX_SUFFIX) and name[: -len(INDEX_SUFFIX)] in topics)
     )
     click.echo(f"  topics: {listing or 'none'}")
 
@@ -119,7 +154,7 @@ def logs(lines: int, follow: bool) -> None:
     config = _config()
     path = config.log_file
     if not path.exists():
-        raise click.ClickException(f"no broker log at {path} (has `sor kafka up` run here?)")
+        raise click.ClickException(f"no broker log at {path} (state {config.state}: has `sor kafka up` run?)")
     with path.open(errors="replace") as fh:
         for line in fh.readlines()[-lines:]:
             click.echo(line, nl=False)
@@ -136,14 +171,39 @@ def logs(lines: int, follow: bool) -> None:
             return
 
 
+def wait_option(func):
+    """``--wait SECONDS``: how long a Kafka feed waits for its topic and run (``feeds.kafka.consumer``)."""
+    from feeds.kafka.consumer import WAIT_S
+
+    return click.option(
+        "--wait",
+        "wait_s",
+        type=click.FloatRange(0, 1e9),
+        default=None,
+        help="With a kafka:// feed: seconds to wait for the topic and a run to appear  "
+        f"[default: {WAIT_S:g}; ?wait=S in the URL wins]",
+    )(func)
+
+
 @kafka.command()
 @click.argument("spec", default=f"kafka://{DEFAULT_BOOTSTRAP}/{DEFAULT_TOPIC}")
-def read(spec: str) -> None:
+@wait_option
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(0, 1e9),
+    default=None,
+    help=f"Seconds to keep trying to reach the broker  [default: {CONNECT_TIMEOUT_S:g}]",
+)
+@click.option(
+    "--idle", type=click.FloatRange(0, 1e9), default=None, help="Seconds a run may stay silent  [default: 60]"
+)
+def read(spec: str, wait_s: float | None, connect_timeout: float | None, idle: float | None) -> None:
     """Read one run back from SPEC (kafka://HOST:PORT/TOPIC[?run=ID]) and summarize it."""
-    from feeds.kafka.consumer import read_run
+    from feeds.kafka.consumer import defaults, read_run
 
     try:
-        got = read_run(spec)
+        with defaults(wait_s=wait_s, idle_s=idle, connect_timeout_s=connect_timeout):
+            got = read_run(spec)
     except FeedError as exc:
         raise click.ClickException(str(exc)) from None
     data = got.data
@@ -151,7 +211,10 @@ def read(spec: str) -> None:
     click.echo(f"run        {got.run}")
     click.echo(f"snapshots  {len(data):,} from venues {list(data.venues)} over {span:.1f} s of market time")
     click.echo(f"source     {data.source} ({data.symbol or 'no symbol'}), {data.rows_read:,} rows read")
+    click.echo(f"messages   {got.messages:,}")
     click.echo(f"skipped    {got.malformed} malformed, {got.duplicates} duplicate(s)")
+    if got.skipped:
+        click.echo(f"passed     newer incomplete run(s) {', '.join(got.skipped)}")
     click.echo(f"time       {got.seconds:.2f} s ({len(data) / max(got.seconds, 1e-9):,.0f} snapshots/s)")
 
 
@@ -222,7 +285,25 @@ def load_market(source: str, window: tuple[str, str] | None):
 )
 @click.option("--run-id", default=None, help="Run id to stamp on the messages (default: a fresh uuid4).")
 @click.option(
-    "--connect-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for a broker."
+    "--connect-timeout",
+    type=click.FloatRange(0, 1e9),
+    default=CONNECT_TIMEOUT_S,
+    show_default=True,
+    help="Seconds to keep trying to reach the broker.",
+)
+@click.option(
+    "--delivery-timeout",
+    type=click.FloatRange(1, 1e9),
+    default=60.0,
+    show_default=True,
+    help="Seconds a message may be retried (a broker restart) before the run fails.",
+)
+@click.option(
+    "--linger-ms",
+    type=click.FloatRange(0, 1000),
+    default=5.0,
+    show_default=True,
+    help="When paced: how long a snapshot may wait for those due after it, to share a message.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def stream(
@@ -234,6 +315,8 @@ def stream(
     partitions: int,
     run_id: str | None,
     connect_timeout: float,
+    delivery_timeout: float,
+    linger_ms: float,
     quiet: bool,
 ) -> None:
     """Publish the snapshots of SOURCE to Kafka as one run, paced by their ts_event.
@@ -271,6 +354,8 @@ def stream(
             partitions=partitions,
             run=run,
             connect_timeout_s=connect_timeout,
+            delivery_timeout_s=delivery_timeout,
+            linger_s=linger_ms / 1000,
             on_progress=progress,
         )
     except FeedError as exc:
@@ -282,19 +367,25 @@ def stream(
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    click.echo(f"run        {report.run}")
-    click.echo(f"topic      {report.topic} ({report.partitions} partitions) at {report.bootstrap}")
-    click.echo(
-        f"sent       {report.snapshots:,} snapshots in {report.messages:,} messages, "
-        f"{report.bytes / 1e6:.1f} MB"
-    )
-    click.echo(
-        f"time       {report.seconds:.2f} s: {report.snapshots_per_s:,.0f} snapshots/s, "
-        f"{report.messages_per_s:,.0f} messages/s"
-    )
-    click.echo(f"read it    kafka://{report.bootstrap}/{report.topic}?run={report.run}")
+    for line in summary_lines(report):
+        click.echo(line)
     if not native_crc():
         _say(
             "hint: `pip install crc32c` makes Kafka I/O several times faster "
             "(kafka-python's CRC is pure Python without it)"
         )
+
+
+def summary_lines(report) -> list[str]:
+    """Return the lines ``sor stream`` ends with: the run, what was sent, retries, how to read it."""
+    return [
+        f"run        {report.run}",
+        f"topic      {report.topic} ({report.partitions} partitions) at {report.bootstrap}",
+        f"sent       {report.snapshots:,} snapshots in {report.messages:,} messages, "
+        f"{report.bytes / 1e6:.1f} MB",
+        f"time       {report.seconds:.2f} s: {report.snapshots_per_s:,.0f} snapshots/s, "
+        f"{report.messages_per_s:,.0f} messages/s",
+        f"delivery   {report.retries:,} record(s) resent; longest wait for an acknowledgement "
+        f"{report.longest_outage_s:.2f} s (an outage ridden through, when above a second)",
+        f"read it    kafka://{report.bootstrap}/{report.topic}?run={report.run}",
+    ]

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+from sim.output import OutputError
+from sim.terminal import clean
+
 
 @click.command("report")
 @click.argument("result", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -23,11 +26,11 @@ def report(result: Path, out_dir: Path | None) -> None:
     out_dir = result.parent if out_dir is None else out_dir
     try:
         written = write_report(load_result(result), out_dir, source=str(result))
-    except ReportError as exc:
+    except (ReportError, OutputError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(
             f"{exc.filename or out_dir}: cannot write: {exc.strerror or exc}"
         ) from None
     for path in written:
-        click.echo(str(path))
+        click.echo(clean(path))

@@ -12,10 +12,14 @@ import click
 from tabulate import tabulate
 
 from feeds.errors import FeedError
+from sim.commands.kafka import wait_option
 from sim.jsonio import write_json
+from sim.output import check_target
 from sim.results import compare
 from sim.scenario import Scenario, ScenarioError
+from sim.terminal import clean
 from strategies import registry
+from venues.params import SEED_MAX
 
 USER_ERRORS = (ScenarioError, FeedError, registry.UnknownStrategy, OSError, ValueError)
 
@@ -37,26 +41,29 @@ def _money(value: Any) -> str:
 def summary_table(result: dict[str, Any]) -> str:
     """Return the per-strategy table a person reads first."""
     labels = list(result["baselines"])
+    side, target = result["order"]["side"], result["order"]["quantity"]
     headers = [
         "strategy",
         "kind",
         "filled",
         "catch-up",
         "maker",
-        "total cash $",
+        "overfill",
+        "total cash $" if side == "buy" else "proceeds $",
         "avg px $",
         "fees $",
         "rebates $",
     ]
-    headers += [f"vs {b} bps" for b in labels]
+    headers += [f"vs {clean(b)} bps" for b in labels]
     rows = []
     for name, s in result["strategies"].items():
         row = [
-            name,
-            s["kind"],
+            clean(name),
+            clean(s["kind"]),
             s["filled_shares"],
             s["catch_up_shares"],
             s["maker_shares"],
+            s["overfill_shares"],
             _money(s["total_cash"]),
             _money(s["avg_fill_px"]),
             _money(s["fees"]),
@@ -64,8 +71,10 @@ def summary_table(result: dict[str, Any]) -> str:
         ]
         for label in labels:
             base = result["strategies"][result["baselines"][label]["strategy"]]
-            bps, basis = compare(s, base)
-            row.append(_fmt(bps) + ("" if basis == "total_cash" else " (avg px)"))
+            bps, basis = compare(s, base, side, target)
+            row.append(
+                _fmt(bps) + {"total_cash": "", "cash_at_target": " (at target)"}.get(basis, " (avg px)")
+            )
         rows.append(row)
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -113,7 +122,7 @@ class _LivePrinter:
         size = str(lo) if q.shape[0] == 1 else f"{lo if lo == hi else f'{lo}..{hi}'} ({q.shape[0]} lanes)"
         tag = " catch-up" if fill.catch_up else ""
         click.echo(
-            f"{format_ns(fill.ts)[11:23]}  {name:<14} venue {venue_id:<3} {fill.liquidity.value:<5} "
+            f"{format_ns(fill.ts)[11:23]}  {clean(name):<14} venue {venue_id:<3} {fill.liquidity.value:<5} "
             f"{size} @ {units_to_decimal(fill.price)}{tag}"
         )
 
@@ -128,6 +137,19 @@ class _LivePrinter:
             )
 
 
+def _load_data(scenario: Scenario, option: str | None):
+    """Load the scenario's data; name a source that cannot be understood by its field or option."""
+    from sim.runner import load_data
+
+    try:
+        return load_data(scenario)
+    except FeedError:
+        raise  # names the data file, row and field itself
+    except ValueError as exc:
+        where = option or f"{scenario.path}: [data] source"
+        raise ScenarioError(f"{where}: {exc}") from None
+
+
 @click.command("run")
 @click.argument("scenario_path", metavar="SCENARIO", type=click.Path(dir_okay=False))
 @click.option(
@@ -139,22 +161,31 @@ class _LivePrinter:
 @click.option(
     "--out", "out_path", type=click.Path(dir_okay=False), help="Result JSON path [out/<scenario>.json]."
 )
-@click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
+@click.option("--seed", type=click.IntRange(min=0, max=SEED_MAX), help="Override the scenario's seed.")
 @click.option(
     "--plot", "plot_dir", type=click.Path(file_okay=False), help="Also write figures and report.html here."
 )
 @click.option(
     "--live", is_flag=True, help="With --feed kafka://: replay as the producer paces it, printing fills."
 )
+@wait_option
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -> None:
+def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, wait_s, quiet) -> None:
     """Run a scenario: replay its data once for every strategy, print the table, write the JSON."""
+    from feeds.kafka.consumer import defaults as kafka_defaults
     from sim.runner import run_scenario
 
     if live and not (feed or "").startswith("kafka://"):
         raise click.UsageError("--live needs --feed kafka://HOST:PORT/TOPIC")
 
+    out = Path(out_path) if out_path else Path("out") / f"{Path(scenario_path).stem}.json"
     try:
+        # Refuse an output that cannot be written before the run, not after it.
+        check_target(out)
+        if plot_dir:
+            from sim.report import check_targets
+
+            check_targets(Path(plot_dir))
         scenario = Scenario.from_toml(scenario_path)
         override = feed or data_path
         if override:
@@ -165,10 +196,12 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -
             from sim.live import run_live
 
             printer = _LivePrinter(quiet)
-            result = run_live(scenario, feed, on_fill=printer.fill, on_row=printer.row)
+            with kafka_defaults(wait_s=wait_s):
+                result = run_live(scenario, feed, on_fill=printer.fill, on_row=printer.row)
         else:
-            result = run_scenario(scenario, progress=None if quiet else _Progress("replaying"))
-        out = Path(out_path) if out_path else Path("out") / f"{Path(scenario_path).stem}.json"
+            with kafka_defaults(wait_s=wait_s):
+                md = _load_data(scenario, "--feed" if feed else "--data" if data_path else None)
+                result = run_scenario(scenario, md, progress=None if quiet else _Progress("replaying"))
         out.parent.mkdir(parents=True, exist_ok=True)
         write_json(result, out)
     except USER_ERRORS as exc:
@@ -178,25 +211,38 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, quiet) -
         if result["sweep"]:
             sw = result["sweep"]
             note = " (degenerate: every parameter set gave the same cash)" if sw["degenerate"] else ""
+            over = [r["overfill_shares"] for r in sw["rows"]]
+            overfilled = sum(1 for x in over if x)
+            click.echo()
             click.echo(
-                f"\nsweep over {sw['strategy']}: {len(sw['rows'])} parameter sets, "
-                f"{sw['distinct_total_cash']} distinct total cash{note}; best {result['best_parameters']}"
+                clean(
+                    f"sweep over {sw['strategy']}: {len(sw['rows'])} parameter sets, "
+                    f"{sw['distinct_total_cash']} distinct total cash{note}; best {result['best_parameters']}"
+                )
             )
+            if overfilled:
+                click.echo(
+                    f"{overfilled} of them overfilled (fills that beat a cancel), up to {max(over)} shares; "
+                    "compared at the target, the excess valued at the closing mid"
+                )
         for label, bps in result["savings_vs_baselines_bps"].items():
             click.echo(
-                f"savings of {result['optimized']['strategy']} vs {label}: {_fmt(bps)} bps "
-                f"(on {result['savings_basis'][label]})"
+                clean(
+                    f"savings of {result['optimized']['strategy']} vs {label}: {_fmt(bps)} bps "
+                    f"(on {result['savings_basis'][label]})"
+                )
             )
-        click.echo(f"wrote {out}")
+        click.echo(f"wrote {clean(out)}")
     if plot_dir:
         from sim.report import ReportError, write_report
 
         try:
             paths = write_report(result, Path(plot_dir), source=str(out))
         except (ReportError, OSError) as exc:
-            raise click.ClickException(str(exc)) from None
+            # The result JSON is written and stays: only the report failed.
+            raise click.ClickException(f"{exc} (the result {out} was written)") from None
         if not quiet:
-            click.echo(f"wrote {len(paths)} report files to {plot_dir}")
+            click.echo(f"wrote {len(paths)} report files to {clean(plot_dir)}")
 
 
 @click.command("strategies")

@@ -11,7 +11,9 @@ from tabulate import tabulate
 
 from sim.commands.run import USER_ERRORS, _Progress
 from sim.jsonio import write_json
+from sim.output import check_target
 from sim.scenario import Scenario
+from sim.terminal import clean
 
 STUDY_HEADERS = (
     "strategy",
@@ -60,10 +62,10 @@ def study_table(result: dict[str, Any]) -> str:
     swept = (study.get("sweep") or {}).get("strategy")
     rows = []
     for name, against in study["summary"].items():
-        label = f"{name} (in-sample best)" if name == swept else name
-        rows.extend(_row(label, baseline, cell) for baseline, cell in against.items())
+        label = clean(f"{name} (in-sample best)" if name == swept else name)
+        rows.extend(_row(label, clean(baseline), cell) for baseline, cell in against.items())
     for name, against in study["out_of_sample"].items():
-        rows.extend(_row(f"{name} (out of sample)", b, cell) for b, cell in against.items())
+        rows.extend(_row(clean(f"{name} (out of sample)"), clean(b), cell) for b, cell in against.items())
     return tabulate(rows, headers=STUDY_HEADERS, tablefmt="github", disable_numparse=True)
 
 
@@ -98,18 +100,24 @@ def study(scenario_path, workers, cluster, out_path, resume_dir, plot_dir, quiet
             n = workers or os.cpu_count()
             where = f"the scheduler at {cluster}" if cluster else f"{n} local worker{'' if n == 1 else 's'}"
             resumed = f"; {done} already done in {resume_dir}" if done else ""
-            click.echo(f"study: {to_run} markets to run on {where}{resumed}", err=True)
+            click.echo(clean(f"study: {to_run} markets to run on {where}{resumed}"), err=True)
 
+    out = Path(out_path) if out_path else Path("out") / f"{Path(scenario_path).stem}-study.json"
     try:
+        # Refuse an output that cannot be written before the study, not after it.
+        check_target(out)
+        if plot_dir:
+            from sim.report import check_targets
+
+            check_targets(Path(plot_dir))
         scenario = Scenario.from_toml(scenario_path)
-        out = Path(out_path) if out_path else Path("out") / f"{Path(scenario_path).stem}-study.json"
         done = run_study(
             scenario,
             workers=workers,
             cluster=cluster,
             resume=resume_dir,
             progress=None if quiet else _Progress("markets"),
-            warn=lambda line: click.echo(line, err=True),
+            warn=lambda line: click.echo(clean(line), err=True),
             on_start=started,
         )
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -119,13 +127,13 @@ def study(scenario_path, workers, cluster, out_path, resume_dir, plot_dir, quiet
     if not quiet:
         study_block = done.result["study"]
         click.echo(study_table(done.result))
-        click.echo(f"\nout of sample: {study_block['method']['out_of_sample']}")
+        click.echo(f"\nout of sample: {clean(study_block['method']['out_of_sample'])}")
         click.echo(
             f"{study_block['markets_run']} of {study_block['markets_planned']} markets "
             f"({study_block['markets_skipped']} skipped, {done.resumed} from checkpoints); "
             f"ran {done.markets - done.resumed} in {done.wall_s:.1f} s"
         )
-        click.echo(f"wrote {out}")
+        click.echo(f"wrote {clean(out)}")
     if plot_dir:
         from sim.report import ReportError, write_report
 

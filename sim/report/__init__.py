@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sim.output import OutputError, check_target, remove, write_bytes, write_text
 from sim.report.figures import (
     PLOT_HINT,
     Plotted,
@@ -30,6 +31,7 @@ __all__ = [
     "STUDY_FIGURE_FILE",
     "Plotted",
     "ReportError",
+    "check_targets",
     "draw_report",
     "load_result",
     "validate_result",
@@ -84,6 +86,9 @@ def write_report(result: dict, out_dir: Path, *, source: str = "result") -> list
     ------
     ReportError
         When matplotlib is missing or the result lacks a field the report needs.
+    OutputError
+        When a file in ``out_dir`` is not a regular file or cannot be written
+        (see ``sim.output``: every file is written whole or not at all).
     """
     figures = draw_report(result, out_dir, source)
     return [plotted.path for plotted in figures.values() if plotted is not None] + [Path(out_dir) / PAGE_FILE]
@@ -102,15 +107,19 @@ def draw_report(
     """
     require_matplotlib()
     validate_result(result, source)
-    out_dir = Path(out_dir)
+    out_dir = check_targets(Path(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     if "study" in result and "strategies" not in result:
         return _draw_study(result, out_dir, source)
+    # Draw everything in memory first: a figure that fails leaves the folder as it was.
     figures = {name: draw(result, out_dir / FIGURE_FILES[name]) for name, draw in _DRAW.items()}
+    page = render_page(result, figures, source)
     for name, plotted in figures.items():
         if plotted is None:
-            (out_dir / FIGURE_FILES[name]).unlink(missing_ok=True)
-    (out_dir / PAGE_FILE).write_text(render_page(result, figures, source), encoding="utf-8")
+            remove(out_dir / FIGURE_FILES[name])
+        else:
+            write_bytes(plotted.path, plotted.png)
+    write_text(out_dir / PAGE_FILE, page)
     return figures
 
 
@@ -118,6 +127,29 @@ def _draw_study(result: Mapping[str, Any], out_dir: Path, source: str) -> dict[s
     from sim.report.study_figure import plot_study
     from sim.report.study_page import render_study_page
 
+    check_target(out_dir / STUDY_FIGURE_FILE)
+    # Drawn in memory first, as the run report is: a figure that fails leaves the folder as it was.
     plotted = plot_study(result, out_dir / STUDY_FIGURE_FILE)
-    (out_dir / PAGE_FILE).write_text(render_study_page(result, plotted, source), encoding="utf-8")
+    page = render_study_page(result, plotted, source)
+    write_bytes(plotted.path, plotted.png)
+    write_text(out_dir / PAGE_FILE, page)
     return {"study": plotted}
+
+
+def check_targets(out_dir: Path) -> Path:
+    """Refuse a report folder that is not a folder, or whose report files are not regular files.
+
+    Called before any work (``sor run --plot`` checks before the run), so a bad
+    target costs nothing. Returns ``out_dir``.
+
+    Raises
+    ------
+    OutputError
+        Naming the first file that a report could not safely write.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir}: refusing to write a report: not a directory")
+    for name in (*FIGURE_FILES.values(), PAGE_FILE):
+        check_target(out_dir / name)
+    return out_dir

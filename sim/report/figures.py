@@ -3,13 +3,19 @@
 matplotlib is imported only when a figure is drawn, and never through pyplot:
 figures are built on ``matplotlib.figure.Figure`` and rendered by Agg, so a report
 needs no display and leaves the backend of a host process (a notebook, say) alone.
+
+Every text from the result (strategy, parameter and venue names) is drawn as
+written: mathtext and TeX are off while a figure is drawn, so a name such as
+``$\\frac{a}{$`` is shown, not parsed, and control characters are shown as escapes.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import math
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -19,12 +25,16 @@ import attrs
 import numpy as np
 
 from sim.report import series
-from sim.report.fmt import count, dollars, plain
+from sim.report.fmt import count, dollars, printable
 from sim.report.load import ReportError
+from sim.terminal import clean
 
 PLOT_HINT = "drawing a report needs matplotlib: pip install 'sor[plot]'"
 DPI = 110
+#: Tick labels per axis at most; a longer axis labels every k-th value.
+MAX_TICKS = 30
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 _STRATEGY_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 _VENUE_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7", "#9c755f")
@@ -34,11 +44,12 @@ _NOTE_BOX = {"boxstyle": "round,pad=0.5", "facecolor": "#fff4ce", "edgecolor": "
 
 @attrs.frozen
 class Plotted(Generic[T]):
-    """A drawn figure: where it was written, the data behind it, and every text on it."""
+    """A drawn figure: where it goes, the data behind it, every text on it, and its PNG bytes."""
 
     path: Path
     data: T
     texts: tuple[str, ...]
+    png: bytes = attrs.field(default=b"", repr=False, eq=False)
 
 
 def require_matplotlib() -> None:
@@ -50,6 +61,20 @@ def require_matplotlib() -> None:
         raise ReportError(None, PLOT_HINT) from None
 
 
+def _literal_text(draw: F) -> F:
+    """Run ``draw`` with mathtext and TeX off, so no text from a result is parsed as markup."""
+
+    @functools.wraps(draw)
+    def drawn(*args: Any, **kwargs: Any) -> Any:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+            return draw(*args, **kwargs)
+
+    return drawn  # type: ignore[return-value]
+
+
+@_literal_text
 def plot_cost_curve(result: Mapping[str, Any], path: Path) -> Plotted[series.CostCurve]:
     """Draw cumulative shares, cumulative cash and fill prices over time, one line per strategy.
 
@@ -98,6 +123,7 @@ def plot_cost_curve(result: Mapping[str, Any], path: Path) -> Plotted[series.Cos
     return _save(fig, path, data)
 
 
+@_literal_text
 def plot_venue_mix(result: Mapping[str, Any], path: Path) -> Plotted[series.VenueMix]:
     """Draw one stacked bar per strategy: shares by venue, maker shares hatched over taker."""
     data = series.venue_mix(result)
@@ -123,14 +149,14 @@ def plot_venue_mix(result: Mapping[str, Any], path: Path) -> Plotted[series.Venu
             labels = [count(int(h)) if h >= 0.06 * tallest else "" for h in heights]
             ax.bar_label(bars, labels=labels, label_type="center", fontsize=8, color="#1d1d1f")
             bottom += heights
-        legend.append(Patch(facecolor=color, label=f"venue {plain(venue)}"))
+        legend.append(Patch(facecolor=color, label=f"venue {printable(venue)}"))
     for x, total in zip(positions, totals, strict=True):
         ax.annotate(count(int(total)), (x, total), xytext=(0, 3), textcoords="offset points", ha="center")
     maker = data.shares[:, :, series.LIQUIDITY.index("maker")].sum(axis=1)
     ax.set_xticks(
         positions,
         [
-            f"{name}\n{_share(made, total)} maker"
+            f"{clean(name)}\n{_share(made, total)} maker"
             for name, made, total in zip(data.strategies, maker, totals, strict=True)
         ],
     )
@@ -149,6 +175,7 @@ def plot_venue_mix(result: Mapping[str, Any], path: Path) -> Plotted[series.Venu
     return _save(fig, path, data)
 
 
+@_literal_text
 def plot_sweep(result: Mapping[str, Any], path: Path) -> Plotted[series.SweepGrid] | None:
     """Draw the sweep's total cost: a heatmap per value of the third parameter, chosen cell marked.
 
@@ -168,8 +195,10 @@ def plot_sweep(result: Mapping[str, Any], path: Path) -> Plotted[series.SweepGri
         fig = _figure((1.2 + 4.3 * ncols, 1.4 + 3.9 * nrows))
         axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
         _draw_heatmaps(fig, axes, grid)
-    title = f"Parameter sweep of {grid.strategy}: total cost" if grid.strategy else "Parameter sweep"
-    held = ", ".join(f"{name} = {plain(value)}" for name, value in grid.held.items())
+    title = "Parameter sweep"
+    if grid.strategy:
+        title = f"Parameter sweep of {printable(grid.strategy)}: total cost"
+    held = ", ".join(f"{clean(name)} = {printable(value)}" for name, value in grid.held.items())
     fig.suptitle(title + (f" (held at the chosen {held})" if held else ""), fontweight="bold")
     width_chars = int(fig.get_figwidth() * 11)
     if grid.degenerate:
@@ -187,6 +216,7 @@ def plot_sweep(result: Mapping[str, Any], path: Path) -> Plotted[series.SweepGri
     return _save(fig, path, grid)
 
 
+@_literal_text
 def plot_walk_forward(result: Mapping[str, Any], path: Path) -> Plotted[series.WalkForward] | None:
     """Draw in-sample against out-of-sample savings per window, one panel per baseline."""
     data = series.walk_forward(result)
@@ -213,7 +243,7 @@ def plot_walk_forward(result: Mapping[str, Any], path: Path) -> Plotted[series.W
         ax.set_xticks(positions, data.windows)
         ax.set_xlim(-0.6, len(data.windows) - 0.4)
         ax.set_xlabel("walk-forward window")
-        ax.set_title(f"vs {baseline}")
+        ax.set_title(f"vs {clean(baseline)}")
         ax.grid(True, axis="y", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
         ax.margins(y=0.2)
@@ -248,10 +278,10 @@ def _figure(size: tuple[float, float]) -> Any:
 def _save(fig: Any, path: Path, data: T) -> Plotted[T]:
     from matplotlib.text import Text
 
-    path = Path(path)
-    fig.savefig(path, dpi=DPI, format="png", facecolor="white")
+    png = io.BytesIO()
+    fig.savefig(png, dpi=DPI, format="png", facecolor="white")
     texts = tuple(text.get_text() for text in fig.findobj(Text) if text.get_text())
-    return Plotted(path=path, data=data, texts=texts)
+    return Plotted(path=Path(path), data=data, texts=texts, png=png.getvalue())
 
 
 def _formatter(fn: Any) -> Any:
@@ -288,9 +318,9 @@ def _draw_curve(ax_shares, ax_cash, ax_price, data, curve, color, strategy) -> N
     shares = [0, *curve.shares, curve.shares[-1] if curve.shares else 0]
     cash = [0.0, *map(float, curve.cash), float(curve.cash[-1]) if curve.cash else 0.0]
     total = dollars(strategy["total_cash"])
-    label = f"{curve.name}: {count(strategy['filled_shares'])} sh, ${total}"
+    text = f"{clean(curve.name)}: {count(strategy['filled_shares'])} sh, ${total}"
     ax_shares.step(x, shares, where="post", color=color, linewidth=1.6)
-    ax_cash.step(x, cash, where="post", color=color, linewidth=1.6, label=label)
+    ax_cash.step(x, cash, where="post", color=color, linewidth=1.6, label=text)
     fill_x = _times(curve.ts_ns)
     prices = np.array([float(px) for px in curve.price])
     ax_price.scatter(fill_x, prices, s=24, color=color, edgecolors="white", linewidths=0.5, zorder=3)
@@ -342,8 +372,8 @@ def _draw_sweep_line(ax, grid: series.SweepGrid) -> None:
         i = grid.chosen[2]
         ax.scatter([i], [y[i]], s=220, facecolors="none", edgecolors="#d62728", linewidths=2.2, zorder=4)
         ax.annotate("chosen", (i, y[i]), xytext=(0, 12), textcoords="offset points", ha="center")
-    ax.set_xticks(positions, [plain(v) for v in grid.x_values])
-    ax.set_xlabel(grid.x_name)
+    _ticks(ax.set_xticks, grid.x_values)
+    ax.set_xlabel(clean(grid.x_name))
     ax.set_ylabel("total cost ($)")
     ax.yaxis.set_major_formatter(_formatter(lambda v: f"${v:,.2f}"))
     ax.grid(True, color="#dddddd", linewidth=0.6)
@@ -370,16 +400,18 @@ def _draw_heatmaps(fig, axes, grid: series.SweepGrid) -> None:
             for col, value in enumerate(line):
                 text, color = _cell_label(value, grid.cheapest, low, high, grid.degenerate)
                 ax.text(col, row, text, ha="center", va="center", fontsize=label_size, color=color)
-        ax.set_xticks(range(len(grid.x_values)), [plain(v) for v in grid.x_values])
-        ax.set_yticks(range(len(grid.y_values)), [plain(v) for v in grid.y_values])
-        ax.set_xticks(np.arange(len(grid.x_values) + 1) - 0.5, minor=True)
-        ax.set_yticks(np.arange(len(grid.y_values) + 1) - 0.5, minor=True)
-        ax.grid(which="minor", color="white", linewidth=2)
-        ax.tick_params(which="minor", length=0)
-        ax.set_xlabel(grid.x_name)
-        ax.set_ylabel(grid.y_name)
+        _ticks(ax.set_xticks, grid.x_values)
+        _ticks(ax.set_yticks, grid.y_values)
+        if max(len(grid.x_values), len(grid.y_values)) <= MAX_TICKS:
+            # White lines between cells, where the cells are large enough to see them.
+            ax.set_xticks(np.arange(len(grid.x_values) + 1) - 0.5, minor=True)
+            ax.set_yticks(np.arange(len(grid.y_values) + 1) - 0.5, minor=True)
+            ax.grid(which="minor", color="white", linewidth=2)
+            ax.tick_params(which="minor", length=0)
+        ax.set_xlabel(clean(grid.x_name))
+        ax.set_ylabel(clean(grid.y_name))
         if grid.panel_name is not None:
-            ax.set_title(f"{grid.panel_name} = {plain(panel_value)}")
+            ax.set_title(f"{clean(grid.panel_name)} = {printable(panel_value)}")
     if grid.chosen is not None:
         panel, row, col = grid.chosen
         axes[panel].add_patch(
@@ -412,6 +444,13 @@ def _draw_heatmaps(fig, axes, grid: series.SweepGrid) -> None:
         bar.set_label("total cost ($); darker is cheaper")
         bar.formatter = _formatter(lambda v: f"${v:,.2f}")
         bar.update_ticks()
+
+
+def _ticks(set_ticks: Callable[..., Any], values: Sequence[Any]) -> None:
+    """Label the cells of an axis, every k-th one when there are more than :data:`MAX_TICKS`."""
+    step = max(1, math.ceil(len(values) / MAX_TICKS))
+    positions = range(0, len(values), step)
+    set_ticks(positions, [printable(values[i]) for i in positions])
 
 
 def _cell_label(
@@ -450,5 +489,5 @@ def _order_title(result: Mapping[str, Any]) -> str:
     order = result.get("order") or {}
     symbol = (result.get("data") or {}).get("symbol")
     parts = [order.get("side"), count(order["quantity"]) if "quantity" in order else None, symbol]
-    what = " ".join(str(p) for p in parts if p)
+    what = " ".join(clean(p) for p in parts if p)
     return f"Cumulative cost of the parent order: {what}" if what else "Cumulative cost per strategy"

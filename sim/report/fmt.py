@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from sim.terminal import clean
+
 MISSING = "\u2014"
 _CENT = Decimal("0.01")
 
@@ -74,3 +76,8 @@ def plain(value: Any) -> str:
             amount = amount.quantize(Decimal(1))
         return format(amount, "f")
     return str(value)
+
+
+def printable(value: Any) -> str:
+    """Format a value drawn on a figure: :func:`plain`, control characters shown as escapes."""
+    return clean(plain(value))

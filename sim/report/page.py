@@ -116,7 +116,7 @@ def _header(result: Mapping[str, Any], source: str) -> str:
 def _figure(plotted: Plotted | None, caption: str) -> str:
     if plotted is None:
         return ""
-    encoded = base64.b64encode(plotted.path.read_bytes()).decode("ascii")
+    encoded = base64.b64encode(plotted.png).decode("ascii")
     name = html.escape(plotted.path.name)
     return (
         f'<figure><img src="data:image/png;base64,{encoded}" alt="{html.escape(caption)}" id="fig-{name}">'

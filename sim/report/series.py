@@ -17,6 +17,9 @@ import numpy as np
 from sim.report.fmt import to_decimal
 
 LIQUIDITY = ("taker", "maker")
+#: Values of the third sweep parameter drawn as panels at most; a parameter with
+#: more values is held at the chosen row's value, like a fourth.
+MAX_PANELS = 12
 
 
 @attrs.frozen
@@ -71,8 +74,9 @@ class SweepGrid:
     The column parameter is ``x_name``, the row parameter ``y_name`` and the
     panel parameter ``panel_name``; with fewer than three parameters the unused
     names are ``None`` and their axis holds the single value ``None``. Cells with
-    no sweep row are ``None``. Parameters past the third are held at the chosen
-    row's values (``held``), so the figure is a slice through the chosen point.
+    no sweep row are ``None``. Parameters past the third, and a third with more
+    than :data:`MAX_PANELS` values, are held at the chosen row's values
+    (``held``), so the figure is a slice through the chosen point.
     ``degenerate`` is true when every sweep row has the same ``total_cash``.
     """
 
@@ -168,13 +172,16 @@ def sweep_grid(result: Mapping[str, Any]) -> SweepGrid | None:
     rows = sweep["rows"]
     chosen_index = sweep.get("chosen")
     reference = rows[chosen_index if chosen_index is not None else 0]["parameters"]
-    held = {name: _freeze(reference[name]) for name in names[3:]}
+    laid_out = 3
+    if len(names) >= 3 and len({_freeze(row["parameters"][names[2]]) for row in rows}) > MAX_PANELS:
+        laid_out = 2
+    held = {name: _freeze(reference[name]) for name in names[laid_out:]}
     indexed = [
         (i, row)
         for i, row in enumerate(rows)
         if all(_same(row["parameters"][name], value) for name, value in held.items())
     ]
-    axes = names[:3] + [None] * (3 - len(names[:3]))
+    axes = names[:laid_out] + [None] * (3 - len(names[:laid_out]))
     values = [
         tuple(sorted({_freeze(row["parameters"][name]) for _, row in indexed}, key=_order_key))
         if name is not None

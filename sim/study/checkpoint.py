@@ -19,6 +19,7 @@ from typing import Any
 
 from sim import __version__
 from sim.jsonio import dumps
+from sim.output import write_text
 from sim.scenario import Scenario, ScenarioError
 from sim.study.markets import Market
 
@@ -46,16 +47,6 @@ def fingerprint(scenario: Scenario, markets: Sequence[Market]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that the file is whole or absent even if the process is killed."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 class Checkpoints:
     """A study's checkpoint folder: what is already done, and a place to put each market as it finishes."""
 
@@ -76,7 +67,7 @@ class Checkpoints:
                     )
             else:
                 body = {"fingerprint": self.digest, "version": __version__, "markets": len(self.markets)}
-                write_atomic(manifest, json.dumps(body, indent=2) + "\n")
+                write_text(manifest, json.dumps(body, indent=2) + "\n")
         except (OSError, json.JSONDecodeError, AttributeError) as exc:
             raise ScenarioError(f"{self.folder}: cannot use as a checkpoint folder: {exc}") from None
 
@@ -102,7 +93,7 @@ class Checkpoints:
     def save(self, index: int, row: dict[str, Any]) -> None:
         """Keep market ``index``'s finished row."""
         try:
-            write_atomic(self._path(index), dumps(row) + "\n")
+            write_text(self._path(index), dumps(row) + "\n")
         except OSError as exc:
             raise ScenarioError(
                 f"{self._path(index)}: cannot write checkpoint: {exc.strerror or exc}"

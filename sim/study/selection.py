@@ -31,7 +31,9 @@ def lane(row: dict[str, Any], index: int) -> dict[str, Any]:
     shares = int(sweep["filled_shares"][index])
     return {
         "total_cash": cash,
+        "cash_at_target": Decimal(sweep["cash_at_target"][index]),
         "filled_shares": shares,
+        "overfill_shares": int(sweep["overfill_shares"][index]),
         "avg_fill_px": avg_price(int(cash.scaleb(9)), shares),
         "complete": shares >= int(row["quantity"]),
     }
@@ -84,7 +86,7 @@ def choose_out_of_sample(rows: Sequence[dict[str, Any]], folds: int | None) -> l
             this = lane(row, k)
             if not this["complete"]:
                 short[f][k] += 1
-            bps, _ = compare(this, best)
+            bps, _ = compare(this, best, row["side"], row["quantity"])
             if bps is not None:
                 regret[f][k] -= bps
                 counted[f][k] += 1

@@ -13,8 +13,10 @@ from sim.study.selection import choose_out_of_sample, lane, method_text
 from sim.study.stats import savings_cell
 
 SAVINGS_TEXT = (
-    "per market, paired: (baseline - strategy) / baseline x 10,000 on total_cash when both filled the "
-    "same quantity, else on avg_fill_px (counted in avg_px_basis); positive = the strategy paid less"
+    "per market, paired, as sor run computes them (sim.results.compare): for a buy (baseline - strategy) "
+    "/ baseline x 10,000, for a sell the mirror; on total_cash (cash_at_target when a side overfilled) "
+    "when both completed or filled the same quantity, else on avg_fill_px (counted in avg_px_basis); "
+    "positive = the strategy did better"
 )
 CI_TEXT = "t interval: mean +/- t(0.975, n - 1) x sd / sqrt(n), over markets"
 POWER_TEXT = (
@@ -39,11 +41,11 @@ def cells(
             mine, theirs = strategy_of(row), row["strategies"][base]
             if not (mine["complete"] and theirs["complete"]):
                 incomplete += 1
-            bps, basis = compare(mine, theirs)
+            bps, basis = compare(mine, theirs, row["side"], row["quantity"])
             if bps is None:
                 continue
             values.append(bps)
-            by_price += basis != "total_cash"
+            by_price += basis == "avg_fill_px"
         out[label] = savings_cell(
             values,
             incomplete=incomplete,
@@ -61,13 +63,12 @@ def _out_of_sample(rows: list[dict[str, Any]], baselines: dict[str, str], folds:
         entry = lane(row, k)
         savings, basis = {}, {}
         for label, base in baselines.items():
-            savings[label], basis[label] = compare(entry, row["strategies"][base])
+            savings[label], basis[label] = compare(
+                entry, row["strategies"][base], row["side"], row["quantity"]
+            )
         row["out_of_sample"] = {
             "lane": k,
-            "total_cash": entry["total_cash"],
-            "avg_fill_px": entry["avg_fill_px"],
-            "filled_shares": entry["filled_shares"],
-            "complete": entry["complete"],
+            **entry,
             "savings_bps": savings,
             "savings_basis": basis,
         }

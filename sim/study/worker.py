@@ -23,6 +23,17 @@ from sim.scenario import Scenario
 from sim.study.markets import Market, market_scenario
 from strategies import registry
 
+#: What a market row keeps of each strategy, and of each sweep lane (what ``compare`` reads).
+STRATEGY_FIELDS = (
+    "total_cash",
+    "cash_at_target",
+    "avg_fill_px",
+    "filled_shares",
+    "overfill_shares",
+    "maker_shares",
+    "complete",
+)
+LANE_FIELDS = ("total_cash", "cash_at_target", "filled_shares", "overfill_shares")
 #: Errors a market's input can cause (bad data, a window too short to cut): reported, not raised.
 MARKET_ERRORS = (ValueError, OSError, registry.UnknownStrategy)
 
@@ -80,6 +91,7 @@ def run_one(scenario: Scenario, market: Market) -> dict[str, Any]:
 def market_row(market: Market, result: dict[str, Any]) -> dict[str, Any]:
     """Reduce one market's result to its row of ``study.markets`` (see docs/result-format.md)."""
     strategies = result["strategies"]
+    side, target = result["order"]["side"], result["order"]["quantity"]
     baselines = {label: entry["strategy"] for label, entry in result["baselines"].items()}
     savings: dict[str, dict[str, Any]] = {}
     basis: dict[str, dict[str, str]] = {}
@@ -87,7 +99,7 @@ def market_row(market: Market, result: dict[str, Any]) -> dict[str, Any]:
         for label, base in baselines.items():
             if base == name:
                 continue
-            bps, how = compare(s, strategies[base])
+            bps, how = compare(s, strategies[base], side, target)
             savings.setdefault(name, {})[label] = bps
             basis.setdefault(name, {})[label] = how
     sweep = result["sweep"]
@@ -101,19 +113,10 @@ def market_row(market: Market, result: dict[str, Any]) -> dict[str, Any]:
         "symbol": data.get("symbol"),
         "window": {"number": market.window, "of": market.windows, **data["window"]},
         "snapshots": data["snapshots"],
-        "side": result["order"]["side"],
-        "quantity": result["order"]["quantity"],
+        "side": side,
+        "quantity": target,
         "baselines": baselines,
-        "strategies": {
-            name: {
-                "total_cash": s["total_cash"],
-                "avg_fill_px": s["avg_fill_px"],
-                "filled_shares": s["filled_shares"],
-                "maker_shares": s["maker_shares"],
-                "complete": s["complete"],
-            }
-            for name, s in strategies.items()
-        },
+        "strategies": {name: {key: s[key] for key in STRATEGY_FIELDS} for name, s in strategies.items()},
         "savings_bps": savings,
         "savings_basis": basis,
         "sweep": None
@@ -121,8 +124,7 @@ def market_row(market: Market, result: dict[str, Any]) -> dict[str, Any]:
         else {
             "strategy": sweep["strategy"],
             "chosen": sweep["chosen"],
-            "total_cash": [r["total_cash"] for r in sweep["rows"]],
-            "filled_shares": [r["filled_shares"] for r in sweep["rows"]],
+            **{key: [r[key] for r in sweep["rows"]] for key in LANE_FIELDS},
         },
     }
 
