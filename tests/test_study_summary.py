@@ -32,17 +32,20 @@ def money(cash: str, shares: int = 100) -> dict:
     }
 
 
-def row(seed: int, best_ask: str, lanes: list[str], *, shares: list[int] | None = None, session=None) -> dict:
-    """A market row as a worker makes it; cont_kukanov is its cheapest complete lane (in-sample)."""
+def row(
+    seed: int, best_ask: str, lanes: list[str], *, shares: list[int] | None = None, session=None, side="buy"
+) -> dict:
+    """A market row as a worker makes it; cont_kukanov is its best complete lane (in-sample)."""
     shares = shares or [100] * len(lanes)
     complete = [i for i, s in enumerate(shares) if s >= 100]
-    chosen = min(complete, key=lambda i: (D(lanes[i]), i))
+    sign = 1 if side == "buy" else -1
+    chosen = min(complete, key=lambda i: (sign * D(lanes[i]), i))
     strategies = {"best_ask": money(best_ask), "cont_kukanov": money(lanes[chosen], shares[chosen])}
     return {
         "id": f"seed={seed}",
         "session": session or f"seed={seed}",
         "quantity": 100,
-        "side": "buy",
+        "side": side,
         "baselines": {"best_ask": "best_ask"},
         "strategies": strategies,
         "savings_bps": {
@@ -79,6 +82,18 @@ def test_a_lane_that_left_a_market_unfilled_loses_to_any_lane_that_filled_every_
     # lane 2 ((10 + 2 + 0) / 3) compete and lane 2 wins.
     d = row(4, "100.00", ["85.00", "100.01", "100.00"], shares=[90, 100, 100])
     assert choose_out_of_sample([A, B, C, d], None)[0] == 2
+
+
+def test_a_sell_chooses_the_lane_that_received_most_elsewhere():
+    # Proceeds per lane: A 100.00, 100.10; B 100.20, 100.00. Selling, A's lane is chosen on B
+    # (lane 0 received most there) and B's on A (lane 1); buying, the cheapest lanes, reversed.
+    sells = [
+        row(1, "100", ["100.00", "100.10"], side="sell"),
+        row(2, "100", ["100.20", "100.00"], side="sell"),
+    ]
+    buys = [row(1, "100", ["100.00", "100.10"]), row(2, "100", ["100.20", "100.00"])]
+    assert choose_out_of_sample(sells, None) == [0, 1]
+    assert choose_out_of_sample(buys, None) == [1, 0]
 
 
 def test_folds_are_contiguous_blocks_of_sessions_and_windows_stay_with_their_session():
