@@ -53,13 +53,12 @@ from feeds.feed import DEFAULT_CHUNK_ROWS, FeedInfo, FeedStats, MemoryFeed
 from feeds.kafka import schema
 from feeds.kafka.assemble import SeqWindow
 from feeds.kafka.client import CONNECT_TIMEOUT_S, DEFAULT_TOPIC
+from feeds.kafka.defaults import IDLE_S, WAIT_S
 from feeds.kafka.notices import Notices, Silent
 from feeds.kafka.reader import Reader, RunInfo, Span
 from feeds.market import BookSnapshot, MarketData
 from feeds.timeparse import parse_window_bound
 
-WAIT_S = 0.0
-IDLE_S = 60.0
 _KEYS = {"wait": "wait_s", "idle": "idle_s", "connect": "connect_timeout_s"}
 _DEFAULTS: contextvars.ContextVar[tuple[tuple[str, float], ...]] = contextvars.ContextVar(
     "kafka_defaults", default=()

@@ -23,6 +23,7 @@ from feeds.kafka.client import (
     list_topics,
     native_crc,
 )
+from sim.commands.options import wait_option
 
 try:
     import tomllib
@@ -169,20 +170,6 @@ def logs(lines: int, follow: bool) -> None:
                     time.sleep(0.5)
         except KeyboardInterrupt:
             return
-
-
-def wait_option(func):
-    """``--wait SECONDS``: how long a Kafka feed waits for its topic and run (``feeds.kafka.consumer``)."""
-    from feeds.kafka.consumer import WAIT_S
-
-    return click.option(
-        "--wait",
-        "wait_s",
-        type=click.FloatRange(0, 1e9),
-        default=None,
-        help="With a kafka:// feed: seconds to wait for the topic and a run to appear  "
-        f"[default: {WAIT_S:g}; ?wait=S in the URL wins]",
-    )(func)
 
 
 @kafka.command()

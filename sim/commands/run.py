@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -9,10 +10,9 @@ from typing import Any
 
 import attrs
 import click
-from tabulate import tabulate
 
 from feeds.errors import FeedError
-from sim.commands.kafka import wait_option
+from sim.commands.options import wait_option
 from sim.jsonio import write_json
 from sim.output import check_target
 from sim.results import compare
@@ -40,6 +40,8 @@ def _money(value: Any) -> str:
 
 def summary_table(result: dict[str, Any]) -> str:
     """Return the per-strategy table a person reads first."""
+    from tabulate import tabulate  # imported when printing: --quiet runs never pay for it
+
     labels = list(result["baselines"])
     side, target = result["order"]["side"], result["order"]["quantity"]
     headers = [
@@ -150,6 +152,15 @@ def _load_data(scenario: Scenario, option: str | None):
         raise ScenarioError(f"{where}: {exc}") from None
 
 
+def _kafka_waits(wait_s: float | None):
+    """Return the context that sets a Kafka feed's wait (only a Kafka run imports the consumer)."""
+    if wait_s is None:
+        return contextlib.nullcontext()
+    from feeds.kafka.consumer import defaults
+
+    return defaults(wait_s=wait_s)
+
+
 @click.command("run")
 @click.argument("scenario_path", metavar="SCENARIO", type=click.Path(dir_okay=False))
 @click.option(
@@ -172,7 +183,6 @@ def _load_data(scenario: Scenario, option: str | None):
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, wait_s, quiet) -> None:
     """Run a scenario: replay its data once for every strategy, print the table, write the JSON."""
-    from feeds.kafka.consumer import defaults as kafka_defaults
     from sim.runner import run_scenario
 
     if live and not (feed or "").startswith("kafka://"):
@@ -196,10 +206,10 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, wait_s, 
             from sim.live import run_live
 
             printer = _LivePrinter(quiet)
-            with kafka_defaults(wait_s=wait_s):
+            with _kafka_waits(wait_s):
                 result = run_live(scenario, feed, on_fill=printer.fill, on_row=printer.row)
         else:
-            with kafka_defaults(wait_s=wait_s):
+            with _kafka_waits(wait_s):
                 md = _load_data(scenario, "--feed" if feed else "--data" if data_path else None)
                 result = run_scenario(scenario, md, progress=None if quiet else _Progress("replaying"))
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -248,6 +258,8 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, wait_s, 
 @click.command("strategies")
 def strategies_cmd() -> None:
     """List the installed strategies (built-in and plugins under the entry point group sor.strategies)."""
+    from tabulate import tabulate
+
     rows = []
     for name, target in registry.available().items():
         try:
