@@ -39,7 +39,16 @@ setup(
     extras_require={
         "dbn": ["databento-dbn>=0.20"],
         "plot": ["matplotlib>=3.7"],
-        "test": ["pytest>=7", "hypothesis>=6.80", "databento-dbn>=0.20", "matplotlib>=3.7"],
+        # `sor study`: markets run as Dask tasks, on local worker processes or a running scheduler.
+        "cluster": ["dask>=2024.1", "distributed>=2024.1"],
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6.80",
+            "databento-dbn>=0.20",
+            "matplotlib>=3.7",
+            "dask>=2024.1",
+            "distributed>=2024.1",
+        ],
     },
     entry_points={
         "console_scripts": ["sor=sim.cli:main"],

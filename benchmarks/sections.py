@@ -7,4 +7,9 @@ and timed) and ``markdown(result) -> list[str]`` (its part of RESULTS.md). List 
 
 from __future__ import annotations
 
-SECTIONS: tuple[str, ...] = ("benchmarks.kafka_read", "benchmarks.ck_allocator", "benchmarks.reading")
+SECTIONS: tuple[str, ...] = (
+    "benchmarks.kafka_read",
+    "benchmarks.ck_allocator",
+    "benchmarks.reading",
+    "benchmarks.study",
+)

@@ -2,4 +2,6 @@
 
 from sim.cli import main
 
-main(prog_name="sor")
+# Guarded: Dask's worker processes start by importing the parent's main module.
+if __name__ == "__main__":
+    main(prog_name="sor")

@@ -23,6 +23,7 @@ _COMMANDS = {
     "kafka": "sim.commands.kafka:kafka",
     "stream": "sim.commands.kafka:stream",
     "report": "sim.commands.report:report",
+    "study": "sim.commands.study:study",
     "queue-truth": "sim.commands.queue_truth:queue_truth",
 }
 

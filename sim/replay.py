@@ -37,6 +37,9 @@ DEFAULT_FEE = 3_000_000
 DEFAULT_REBATE = 2_000_000
 DEFAULT_LATENCY_NS = 100_000
 BASELINE_KINDS = ("best_ask", "twap", "vwap")
+#: The default ``[data] max_quote_age_ms`` of a TBBO feed (MBP and MBO feeds show every change,
+#: so a quiet venue's quote is current and has no default limit).
+TBBO_MAX_QUOTE_AGE_MS = 1000
 
 
 def _layered(field: str, layers: tuple, base: dict[str, Any], default: int) -> int:
@@ -199,7 +202,10 @@ def replay_scenario(
             on_fill(names[fill.owner], ids[fill.venue], fill)
 
     sampler = MarketSampler(start_ns, end_ns)
-    max_age_ms = getattr(scenario.data, "max_quote_age_ms", None)
+    max_age_ms = scenario.data.max_quote_age_ms
+    if max_age_ms is None and info.meta.get("schema") == "tbbo":
+        # TBBO knows a venue's quote only at that venue's trades: an old one is a guess.
+        max_age_ms = TBBO_MAX_QUOTE_AGE_MS
     max_age_ns = None if max_age_ms is None else int(round(max_age_ms * 1_000_000))
     quotes = QuoteStats(info.venues, max_age_ns)
     engine = Engine(

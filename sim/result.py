@@ -184,6 +184,8 @@ class RunResult:
     venues: dict[str, Any]
     scenario: dict[str, Any]
     walk_forward: dict[str, Any] | None = None
+    #: How the order was sized, when not by a fixed quantity (the result's ``order`` block).
+    order: dict[str, Any] | None = None
 
     @property
     def best_parameters(self) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "savings_vs_baselines_bps": dict(result.savings_bps),
         "savings_basis": dict(result.savings_basis),
         "savings_rule": SAVINGS_RULE[result.side],
-        "order": {"side": result.side, "quantity": result.target},
+        "order": result.order or {"side": result.side, "quantity": result.target},
         "strategies": strategies,
         "sweep": sweep,
         "walk_forward": result.walk_forward,

@@ -19,6 +19,7 @@ import numpy as np
 
 from feeds.timeparse import parse_window_bound
 from sim import inputs
+from sim.study.spec import StudySpec, parse_study
 from venues import params
 from venues.params import ConfigError
 
@@ -79,6 +80,8 @@ class DataSpec:
     end: str | None = None
     symbol: str | None = None
     instrument_id: int | None = None
+    #: A venue's quote older than this is not offered to strategies (None: the source's default).
+    max_quote_age_ms: float | None = None
 
     def source_options(self) -> dict[str, Any]:
         """Return the keyword arguments ``feeds.sources.load_source``/``open_source`` take from it."""
@@ -165,6 +168,7 @@ class Scenario:
     optimized: str | None = None
     walk_forward: WalkForwardSpec | None = None
     queue: Any = None
+    study: StudySpec | None = None
     side: str = "buy"
     raw: dict[str, Any] = attrs.field(factory=dict)
     #: The order size as a share of the symbol's traded volume in the previous session.
@@ -205,6 +209,7 @@ class Scenario:
             if "walk_forward" in raw
             else None,
             queue=_parse_queue(w, raw.get("queue", {})),
+            study=parse_study(w, raw["study"]) if "study" in raw else None,
             raw=raw,
         )
 
@@ -260,12 +265,27 @@ def _field_name(path: str) -> str:
 
 
 #: The top-level tables a scenario may have.
-TABLES = ("data", "order", "venues", "strategies", "sweep", "run", "report", "walk_forward", "queue")
+TABLES = (
+    "data",
+    "order",
+    "venues",
+    "strategies",
+    "sweep",
+    "run",
+    "report",
+    "walk_forward",
+    "queue",
+    "study",
+)
 
 
 def _parse_data(w: str, raw: Any) -> DataSpec:
     data = _table(f"{w}: [data]", raw)
-    _check_keys(f"{w}: [data]", data, {"source", "start", "end", "symbol", "instrument_id"}, {"source"})
+    allowed = {"source", "start", "end", "symbol", "instrument_id", "max_quote_age_ms"}
+    _check_keys(f"{w}: [data]", data, allowed, {"source"})
+    if "max_quote_age_ms" in data:
+        where = f"{w}: [data] max_quote_age_ms"
+        params.number(where, data["max_quote_age_ms"], lo=0, hi=86_400_000, lo_open=True, unit="ms")
     for key in ("source", "start", "end", "symbol"):
         if key in data:
             params.string(f"{w}: [data] {key}", data[key])

@@ -24,6 +24,14 @@ EXPECTED = {
     "profile_default_run": ("total_s",),
     "queue_router": (),
     "kafka": (),
+    "study": (
+        "speedup_2_over_1",
+        "target_speedup",
+        "overhead_share",
+        "target_overhead_share",
+        "worker_peak_rss_mb",
+        "sor_run_peak_rss_mb",
+    ),
     "kafka_read": (),
     "reading": ("peak_rss_mb", "feed_info_16x_s", "study_read", "target_sor_over_pyarrow", "met"),
 }
@@ -95,6 +103,7 @@ def test_results_json_has_every_measurement_with_finite_numbers(quick_run):
     assert [r["venues"] for r in m["allocator"]["rows"]] == [2, 3, 4, 5]
     assert set(m["data_growth"]["runs"]) == {"1x", "4x", "16x"}
     assert set(m["param_growth"]["runs"]) == {"1", "125", "1000"}
+    assert m["study"]["markets"] == 4 and m["study"]["identical_json"] is True
     if m["kafka_read"].get("status") == "measured":
         read = m["kafka_read"]
         assert set(read["fail_fast"]) == {"nothing_listening", "unknown_topic", "unknown_run", "met"}
@@ -129,6 +138,7 @@ def test_results_md_names_the_machine_and_every_target(quick_run):
         "1,000 parameter sets",
         "queue-aware router",
         "Kafka",
+        "Studies on Dask",
         "Kafka: reading a run back",
         "Reading data files",
     ):

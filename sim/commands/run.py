@@ -139,12 +139,18 @@ class _LivePrinter:
             )
 
 
-def _load_data(scenario: Scenario, option: str | None):
-    """Load the scenario's data; name a source that cannot be understood by its field or option."""
-    from sim.runner import load_data
+def _open_data(scenario: Scenario, option: str | None):
+    """Open the scenario's data (in memory when walk-forward needs it, else as a bounded stream).
+
+    A source that cannot be understood is named by its field or option.
+    """
+    from feeds.feed import MemoryFeed
+    from sim.runner import load_data, open_data
 
     try:
-        return load_data(scenario)
+        if scenario.walk_forward is not None:
+            return MemoryFeed(load_data(scenario))
+        return open_data(scenario)
     except FeedError:
         raise  # names the data file, row and field itself
     except ValueError as exc:
@@ -210,8 +216,8 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, wait_s, 
                 result = run_live(scenario, feed, on_fill=printer.fill, on_row=printer.row)
         else:
             with _kafka_waits(wait_s):
-                md = _load_data(scenario, "--feed" if feed else "--data" if data_path else None)
-                result = run_scenario(scenario, md, progress=None if quiet else _Progress("replaying"))
+                data = _open_data(scenario, "--feed" if feed else "--data" if data_path else None)
+                result = run_scenario(scenario, feed=data, progress=None if quiet else _Progress("replaying"))
         out.parent.mkdir(parents=True, exist_ok=True)
         write_json(result, out)
     except USER_ERRORS as exc:

@@ -28,6 +28,7 @@ __all__ = [
     "FIGURE_FILES",
     "PAGE_FILE",
     "PLOT_HINT",
+    "STUDY_FIGURE_FILE",
     "Plotted",
     "ReportError",
     "check_targets",
@@ -43,6 +44,8 @@ FIGURE_FILES = {
     "sweep": "sweep.png",
     "walk_forward": "walk_forward.png",
 }
+#: A ``sor study`` result's one figure (its report has no other).
+STUDY_FIGURE_FILE = "study_savings.png"
 PAGE_FILE = "report.html"
 
 _DRAW = {
@@ -68,6 +71,9 @@ def write_report(result: dict, out_dir: Path, *, source: str = "result") -> list
         for is removed rather than left over from the old one.
     source
         What to call the result in error messages and on the page, usually its file name.
+
+    A study result (``sor study``) gets its own figure, :data:`STUDY_FIGURE_FILE`,
+    and a page of its own (``sim.report.study_figure``, ``sim.report.study_page``).
 
     Returns
     -------
@@ -103,6 +109,8 @@ def draw_report(
     validate_result(result, source)
     out_dir = check_targets(Path(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
+    if "study" in result and "strategies" not in result:
+        return _draw_study(result, out_dir, source)
     # Draw everything in memory first: a figure that fails leaves the folder as it was.
     figures = {name: draw(result, out_dir / FIGURE_FILES[name]) for name, draw in _DRAW.items()}
     page = render_page(result, figures, source)
@@ -113,6 +121,19 @@ def draw_report(
             write_bytes(plotted.path, plotted.png)
     write_text(out_dir / PAGE_FILE, page)
     return figures
+
+
+def _draw_study(result: Mapping[str, Any], out_dir: Path, source: str) -> dict[str, Plotted | None]:
+    from sim.report.study_figure import plot_study
+    from sim.report.study_page import render_study_page
+
+    check_target(out_dir / STUDY_FIGURE_FILE)
+    # Drawn in memory first, as the run report is: a figure that fails leaves the folder as it was.
+    plotted = plot_study(result, out_dir / STUDY_FIGURE_FILE)
+    page = render_study_page(result, plotted, source)
+    write_bytes(plotted.path, plotted.png)
+    write_text(out_dir / PAGE_FILE, page)
+    return {"study": plotted}
 
 
 def check_targets(out_dir: Path) -> Path:

@@ -122,6 +122,11 @@ def validate_result(result: Any, source: str = "result") -> None:
     check = _Checker(source)
     if not isinstance(result, Mapping):
         raise ReportError(source, f"must hold a JSON object, got {_kind(result)}")
+    if "study" in result and "strategies" not in result:
+        from sim.report.study_page import validate_study
+
+        validate_study(result, source)
+        return
     top = result
     strategies = check.mapping(check.field(top, "strategies", "strategies"), "strategies")
     if not strategies:
