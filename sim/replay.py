@@ -67,9 +67,11 @@ def venue_configs(
     """Return one config per venue: the scenario's settings, else the source's defaults, else ours.
 
     The venues and source are ``md``'s, or ``venue_ids`` and ``source`` when no data is at hand yet
-    (a live stream). Per venue and model family, ``[venues.ID]`` comes before ``[venues.default]``;
-    a model table (``[venues.ID.latency]``) sets the whole model, shorthand keys (``fee``,
-    ``latency_us``...) set one value each, layered key by key.
+    (a live stream). A ``[venues.ID]`` of a venue the data does not have is left unused (a
+    multi-day study meets days a venue did not trade) and named in the result's
+    ``data.unused_venue_settings``. Per venue and model family, ``[venues.ID]`` comes before
+    ``[venues.default]``; a model table (``[venues.ID.latency]``) sets the whole model,
+    shorthand keys (``fee``, ``latency_us``...) set one value each, layered key by key.
     """
     if md is not None:
         venue_ids, source = md.venues, md.source
@@ -115,11 +117,6 @@ def venue_configs(
                 fill=_model("fill", layers, (), WalkBook),
             )
         )
-    for key in scenario.venues:
-        if key != "default" and int(key) not in venue_ids:
-            raise ScenarioError(
-                f"{scenario.path}: [venues.{key}]: no such venue in the data (has {list(venue_ids)})"
-            )
     return configs
 
 
@@ -319,10 +316,16 @@ def build_result(
             "dropped": dict(sorted(stats.dropped.items())),
             **info.meta,
             **stats.meta,
+            **_unused_venues(scenario, venue_ids),
         },
         venues={str(c.venue_id): venue_settings(c) for c in configs},
         scenario=scenario_as_run,
     )
+
+
+def _unused_venues(scenario: Scenario, venue_ids: tuple[int, ...]) -> dict[str, Any]:
+    unused = sorted(int(k) for k in scenario.venues if k != "default" and int(k) not in venue_ids)
+    return {"unused_venue_settings": unused} if unused else {}
 
 
 def venue_settings(c: VenueConfig) -> dict[str, Any]:

@@ -203,6 +203,10 @@ class OutflowEstimator:
             return out
         r = self._rows
         ts = r["ts_event"]
+        if ts.shape[0] == 0:
+            # No row held: every window starts from the book left by the rows already dropped.
+            q0 = np.maximum(self._edge[:, 1], 0)
+            return np.repeat(q0[None, :], nw, axis=0)
         order = np.argsort(self._venue, kind="stable")  # each venue's rows in time order
         bounds = np.searchsorted(self._venue[order], np.arange(k + 1))
         lo = np.empty((k, nw), dtype=np.int64)

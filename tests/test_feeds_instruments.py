@@ -293,3 +293,32 @@ def test_a_csv_without_instrument_ids_is_chosen_by_symbol(tmp_path):
     assert (md.symbol, md.meta, md.venues) == ("BBB", {}, (5,))
     with pytest.raises(FeedError, match="no instrument_id column"):
         load_source(str(path), instrument_id=8)
+
+
+def test_tbbo_prints_without_a_side_take_the_side_their_quote_implies():
+    # A plain decode loop: a print with no side at or below the quote's bid was a sale (A),
+    # at or above its ask a purchase (B), inside the spread it stays N. Each kept row is
+    # matched to its record by time, venue, price and size.
+    import databento_dbn as dbn
+
+    expected: dict[tuple[int, int, int, int], str] = {}
+    undef = 2**63 - 1
+    with open(DAY_FILE, "rb") as f:
+        decoder = dbn.DBNDecoder(compression=dbn.Compression.ZSTD)
+        decoder.write(f.read())
+        for r in decoder.decode():
+            if not isinstance(r, dbn.MBP1Msg) or r.instrument_id != RIOT:
+                continue
+            side, lv = r.side.value, r.levels[0]
+            if side == "N":
+                if lv.bid_sz > 0 and lv.bid_px != undef and r.price <= lv.bid_px:
+                    side = "A"
+                elif lv.ask_sz > 0 and lv.ask_px != undef and r.price >= lv.ask_px:
+                    side = "B"
+            expected.setdefault((r.ts_event, r.publisher_id, r.price, r.size), side)
+    md = load_source(str(DAY_FILE), symbol="RIOT")
+    got = [chr(c) for c in md.side]
+    keys = zip(md.ts_event.tolist(), md.venue.tolist(), md.price.tolist(), md.size.tolist(), strict=True)
+    assert got == [expected[k] for k in keys]
+    # RIOT's day: most prints come without a side; a third of those sat on a quote.
+    assert (got.count("A") + got.count("B"), got.count("N"), len(got)) == (1063, 2365, 3428)

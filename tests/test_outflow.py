@@ -313,3 +313,19 @@ def test_a_sell_order_frame_reads_the_asks_as_its_queue():
     est = OutflowEstimator((1, 2), T, T, step_ns=T, origin_ns=T0)
     est.update(md, np.searchsorted(np.array([1, 2]), md.venue))
     assert est.samples(T0 + T).tolist() == [[450, 70]]
+
+
+def test_windows_after_a_quiet_stretch_start_from_the_last_book():
+    # One row at T0 (500 shown at 10.00), then nothing for 5 s: every window later starts
+    # with 500 ahead and sees no outflow, so xi = Q0 + 0 = 500 (and the estimate does not fail
+    # for holding no row).
+    est = OutflowEstimator((1, 2), horizon_ns=SEC, history_ns=3 * SEC, step_ns=SEC, origin_ns=T0)
+    feed(est, [book_row(T0, 1, **bid("10.00", 500))])
+    assert est.ready(T0 + 5 * SEC)
+    samples = est.samples(T0 + 5 * SEC)
+    assert samples.shape[1] == 2 and samples.shape[0] >= 1
+    assert (samples[:, 0] == 500).all() and (samples[:, 1] == 0).all()
+    # Asked again two seconds on, when every row has been dropped: the new windows start from the
+    # book the dropped rows left.
+    later = est.samples(T0 + 7 * SEC)
+    assert later.shape[0] >= 1 and (later[:, 0] == 500).all() and (later[:, 1] == 0).all()

@@ -163,8 +163,11 @@ def test_venue_settings_layer_scenario_over_default_over_source(tmp_path):
     assert by_id[2].latency.response_us == five.latency.response_us == 80
     with pytest.raises(ScenarioError, match=r"response_latency_us: must be in \[0, 60,000,000\] us, got -1"):
         load(tmp_path, BASE + "\n[venues.default]\nresponse_latency_us = -1\n")
-    with pytest.raises(ScenarioError, match=r"\[venues.7\]: no such venue"):
-        venue_configs(load(tmp_path, BASE + "\n[venues.7]\nfee = 0.001\n"), venue_ids=(2, 5), source="x.csv")
+    # A venue the data lacks is left unused (a day it did not trade), not applied elsewhere.
+    unused = venue_configs(
+        load(tmp_path, BASE + "\n[venues.7]\nfee = 0.001\n"), venue_ids=(2, 5), source="x.csv"
+    )
+    assert [c.venue_id for c in unused] == [2, 5] and all(c.fees.fee != 1_000_000 for c in unused)
     # "02" is not venue 2: a key that would never match is refused, not ignored.
     with pytest.raises(ScenarioError, match=r"\[venues.02\]: venue keys are publisher ids"):
         load(tmp_path, BASE + "\n[venues.02]\nfee = 0.5\n")

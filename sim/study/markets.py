@@ -16,7 +16,7 @@ from pathlib import Path
 
 import attrs
 
-from sim.scenario import DataSpec, Scenario, ScenarioError
+from sim.scenario import Scenario, ScenarioError
 
 SYNTHETIC_PREFIX = "synthetic:"
 _GLOB_CHARS = set("*?[")
@@ -71,9 +71,6 @@ def expand_markets(scenario: Scenario) -> tuple[Market, ...]:
                 sessions.append((f"file={path}", path, path))
     if spec.folds is not None and spec.folds > len(sessions):
         raise ScenarioError(f"{where} folds: {spec.folds} folds but only {len(sessions)} sessions")
-    if spec.symbols and "symbol" not in attrs.fields_dict(DataSpec):
-        # The hook for symbol selection: markets already carry a symbol; the data layer selects it.
-        raise ScenarioError(f"{where} symbols: this version of sor cannot select a symbol ([data] symbol)")
     markets = []
     for session, source, path in sessions:
         for symbol in spec.symbols or (None,):
