@@ -12,4 +12,6 @@ SECTIONS: tuple[str, ...] = (
     "benchmarks.ck_allocator",
     "benchmarks.reading",
     "benchmarks.study",
+    "benchmarks.replay",
+    "benchmarks.hftbacktest_compare",
 )

@@ -34,11 +34,14 @@ EXPECTED = {
     ),
     "kafka_read": (),
     "reading": ("peak_rss_mb", "feed_info_16x_s", "study_read", "target_sor_over_pyarrow", "met"),
+    "throughput": ("replay_rows_per_s", "ck_queue_over_parse", "peak_rss_mb", "default_run_s", "imports_s"),
+    "hftbacktest": (),
 }
 # Measured only when their subject exists (a scenario, a broker); otherwise a status says why.
 OPTIONAL = {
     "queue_router": ("median_s", "over_parse", "target_over_parse"),
     "kafka": ("messages_per_s", "snapshots_per_s", "run_over_file", "target_messages_per_s"),
+    "hftbacktest": ("sor", "hftbacktest", "sor_over_hftbacktest_rows_per_s"),
     "kafka_read": (
         "history_ratio",
         "paced_over_file",
