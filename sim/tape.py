@@ -111,6 +111,14 @@ class Tape:
         order = np.argsort(vis, kind="stable")
         self.by_vis = order
         self.vis_sorted = vis[order]
+        # Each venue's last visible row after each row in visible order: one lookup per read.
+        rank = np.arange(order.size)
+        shown = np.full((self.k, order.size), -1, dtype=np.int64)
+        for k in range(self.k):
+            mine = np.where(self.venue_index[order] == k, rank, -1)
+            at = np.maximum.accumulate(mine) if mine.size else mine
+            shown[k] = np.where(at >= 0, order[np.maximum(at, 0)], -1)
+        self._shown = shown
         self.generation += 1
 
     def _carry(self, next_ts: int | None) -> MarketData | None:
@@ -144,6 +152,13 @@ class Tape:
         """Return venue ``k``'s last row visible to strategies at ``t`` (-1 when none)."""
         i = int(np.searchsorted(self.vis_of[k], t, side="right"))
         return int(self.rows_of[k][i - 1]) if i else -1
+
+    def visible_rows(self, t: int) -> np.ndarray:
+        """Return each venue's last row visible at ``t`` (-1 where none), all venues at once."""
+        i = int(np.searchsorted(self.vis_sorted, t, side="right"))
+        if i == 0:
+            return np.full(self.k, -1, dtype=np.int64)
+        return self._shown[:, i - 1]
 
     def instants(self, after: int) -> np.ndarray:
         """Return the distinct visible times later than ``after``, ascending."""

@@ -137,30 +137,53 @@ class VenueBook:
         if self._generation != self.tape.generation:
             self._rebase()
         worst = max(w.price for w in self._orders.values())
-        key = (self.tape.generation, self._pos, worst)
-        if self._next_key != key:
-            self._next_key = key
-            self._next = self._scan(worst)
+        cached = self._next_key
+        # A hit found for the same best price stays the next one until the feed passes it.
+        if cached is not None and cached[0] == self.tape.generation and cached[1] == worst:
+            if cached[2] is None or cached[2] >= self._pos:
+                return self._next
+        found = self._scan(worst)
+        self._next_key = (self.tape.generation, worst, found)
+        if found is None:
+            self._next = None
+        else:
+            row = int(self.tape.rows_of[self.index][found])
+            self._next = (int(self.tape.md.ts_event[row]), row)
         return self._next
 
-    def _scan(self, worst: int) -> tuple[int, int] | None:
+    _BLOCK = 256
+
+    def _hit_prices(self) -> None:
+        """Per row of this venue: the lowest order price at which it could fill a resting bid."""
         tape = self.tape
-        rows = tape.rows_of[self.index][self._pos :]
+        rows = tape.rows_of[self.index]
         md = tape.md
-        step, start = 64, 0
-        while start < rows.size:
-            window = rows[start : start + step]
-            hit = (md.action[window] == _TRADE) & (md.side[window] != _NO_SIDE) & (md.price[window] <= worst)
-            hit |= (md.ask_sz[window, 0] > 0) & (md.ask_px[window, 0] <= worst)
-            if self.tracker.vanish_fills:
-                hit |= md.bid_px[window, 0] < worst
-            found = np.flatnonzero(hit)
-            if found.size:
-                row = int(window[found[0]])
-                return int(md.ts_event[row]), row
-            start += step
-            step *= 4
-        return None
+        never = np.iinfo(np.int64).max
+        trade = (md.action[rows] == _TRADE) & (md.side[rows] != _NO_SIDE)
+        hit = np.where(trade, md.price[rows], never)
+        hit = np.minimum(hit, np.where(md.ask_sz[rows, 0] > 0, md.ask_px[rows, 0], never))
+        if self.tracker.vanish_fills:
+            # Any best bid below our price may be a vanished level: wake for those too.
+            below = np.where(md.bid_sz[rows, 0] > 0, md.bid_px[rows, 0] + 1, np.iinfo(np.int64).min)
+            hit = np.minimum(hit, below)
+        pad = (-hit.size) % self._BLOCK
+        blocks = np.concatenate([hit, np.full(pad, never)]).reshape(-1, self._BLOCK).min(axis=1)
+        self._hit, self._hit_blocks, self._hit_generation = hit, blocks, tape.generation
+
+    def _scan(self, worst: int) -> int | None:
+        """Return the index into this venue's rows of the next possible fill at ``worst`` or better."""
+        if getattr(self, "_hit_generation", None) != self.tape.generation:
+            self._hit_prices()
+        hit, pos, size = self._hit, self._pos, self._BLOCK
+        end = min((pos // size + 1) * size, hit.size)
+        near = np.flatnonzero(hit[pos:end] <= worst)
+        if near.size:
+            return pos + int(near[0])
+        later = np.flatnonzero(self._hit_blocks[pos // size + 1 :] <= worst)
+        if not later.size:
+            return None
+        start = (pos // size + 1 + int(later[0])) * size
+        return start + int(np.flatnonzero(hit[start : start + size] <= worst)[0])
 
     def next_event_ts(self) -> int | None:
         """Return the exchange time of ``next_event`` (None: nothing here can fill)."""

@@ -87,7 +87,7 @@ class BookView:
         if self._at == now and self._generation == tape.generation:
             return
         md = tape.md
-        rows = np.array([tape.visible_row(k, now) for k in range(self.venues)], dtype=np.int64)
+        rows = tape.visible_rows(now)
         fresh = rows >= 0
         if self.max_quote_age_ns is not None:
             age_ok = np.zeros_like(fresh)
@@ -97,14 +97,18 @@ class BookView:
             self.reads += 1
             self.stale_reads += int(self.stale.any())
         shown = np.where(fresh, rows, -1)  # the row each venue shows; -1: nothing (unseen or stale)
-        changed = (shown != self._rows) | (self._generation != tape.generation)
-        for name, book in self._books.items():
-            source = getattr(md, name)
-            for k in np.flatnonzero(changed).tolist():
-                if fresh[k]:
-                    book[k] = source[rows[k]]
-                else:
-                    book[k] = 0
+        if self._generation != tape.generation:
+            changed = np.ones_like(fresh)
+        else:
+            changed = shown != self._rows
+        if changed.any():
+            copy = changed & fresh
+            clear = changed & ~fresh
+            for name, book in self._books.items():
+                if copy.any():
+                    book[copy] = getattr(md, name)[shown[copy]]
+                if clear.any():
+                    book[clear] = 0
         self.seen |= rows >= 0
         self._rows = shown
         self._generation = tape.generation
