@@ -105,3 +105,26 @@ def test_json_never_writes_nan_and_keeps_money_exact():
 def test_savings_from_a_result_read_back_with_integer_cash():
     # A whole-dollar total reads back from JSON as an int: the arithmetic must stay exact.
     assert savings_bps(250000, Decimal("248750")) == Decimal("50.0000")
+
+
+def test_a_fourteen_billion_dollar_order_is_exact_to_the_cent():
+    # 20,000 shares of a $700,000 stock: $14,000,000,000 of notional, past int64's $9.2 billion
+    # in 1e-9 units. Fee $0.003 a share: $60. Cash paid: $14,000,000,060 exactly.
+    from conftest import T0, book_row, make_md, run_engine, venue
+
+    from feeds.market import price_to_units
+    from sim.result import LaneResult
+    from sim.result_json import lane_json
+    from strategies.best_ask import BestAsk
+
+    md = make_md([book_row(T0, 1, asks=[("700000.00", 12000), ("700000.01", 8000)], bids=[("699999.99", 5)])])
+    _, ledger = run_engine(md, [venue(1, fee="0.003")], BestAsk, target=20000)
+    # 12,000 at the best ask, then the catch-up sweeps 8,000 at 700,000.01 (+ $80 of the cent).
+    expected = 12000 * price_to_units("700000.00") + 8000 * price_to_units("700000.01") + price_to_units("60")
+    assert int(ledger.cash[0]) == expected == 14_000_000_140 * 10**9
+    lane = LaneResult.from_ledger(
+        ledger, 0, kind="best_ask", parameters={}, venue_ids=(1,), target=20000, closing_mid=None
+    )
+    out = lane_json(lane)
+    assert out["total_cash"] == Decimal("14000000140") and out["avg_fill_px"] == Decimal("700000.007")
+    assert "14000000140" in dumps(out)
