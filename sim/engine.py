@@ -34,11 +34,11 @@ import simpy
 from feeds.feed import Feed, FeedStats, MemoryFeed
 from feeds.market import MarketData
 from sim.ledger import Ledger
+from sim.router import Handle, OrderRouter
 from sim.tape import Tape
 from strategies.base import LaneStrategy, Order
 from venues.config import VenueConfig
-from venues.latency import Link
-from venues.orders import ChildOrder, Fill, OrderKind, OrderReport
+from venues.orders import Fill
 from venues.venue import Venue
 from venues.view import BookView
 
@@ -65,32 +65,6 @@ class RunOutcome:
     final_mid: int | None = None
     stale_reads: int = 0
     reads: int = 0
-
-
-class _Handle:
-    """One strategy's handle on the engine (``strategies.base.Router``): no owner to pass around."""
-
-    __slots__ = ("_engine", "_owner")
-
-    def __init__(self, engine: Engine, owner: int):
-        self._engine = engine
-        self._owner = owner
-
-    @property
-    def now(self) -> int:
-        return int(self._engine.env.now)
-
-    def send(self, venue: int, kind: OrderKind, qty: np.ndarray, limit_px: int) -> int:
-        return self._engine.send(self._owner, venue, kind, qty, limit_px)
-
-    def cancel(self, venue: int, order_id: int, lanes: np.ndarray | None = None) -> None:
-        self._engine.venues[venue].send_cancel(self._owner, order_id, lanes)
-
-    def call_at(self, ts_ns: int, callback: Callable[[], None]) -> None:
-        self._engine.call_at(self._owner, ts_ns, callback)
-
-    def offered(self) -> np.ndarray:
-        return self._engine.offered(self._owner)
 
 
 class Engine:
@@ -144,7 +118,6 @@ class Engine:
         self.end_ns = int(end_ns)
         self.side = side
         self.progress = progress
-        self._fill_hook = on_fill
         self._observers = tuple(observers)
         venue_ids = tuple(c.venue_id for c in venues)
         missing = sorted(set(self.feed.info.venues) - set(venue_ids))
@@ -159,12 +132,12 @@ class Engine:
             self._first.levels,
             max_quote_age_ns=max_quote_age_ns,
         )
+        self.router = OrderRouter(self.env, self.view, dispatch=self._call, wake=self._wake, on_fill=on_fill)
         # Venue models draw apart from the strategies' generators ([seed, owner]).
         self.venues = [
-            Venue(self.env, k, c, self.tape, self, np.random.default_rng([int(seed), 1_000 + k]))
+            Venue(self.env, k, c, self.tape, self.router, np.random.default_rng([int(seed), 1_000 + k]))
             for k, c in enumerate(venues)
         ]
-        self._responses = [Link(self.env, _deliver) for _ in venues]
         order = Order(side=side, target=self.target, start_ns=self.start_ns, end_ns=self.end_ns)
         self.strategies: list[LaneStrategy] = []
         self.ledgers: list[Ledger] = []
@@ -175,41 +148,18 @@ class Engine:
                 order=order,
                 venue_ids=venue_ids,
                 rng=np.random.default_rng([int(seed), owner]),
-                router=_Handle(self, owner),
+                router=Handle(self.router, owner, self.call_at),
             )
             self.strategies.append(strategy)
             self.ledgers.append(Ledger(strategy.lanes, len(venues), side=side))
+        self.router.attach(self.venues, self.strategies, self.ledgers)
         self._tape_users = [type(s).on_tape is not LaneStrategy.on_tape for s in self.strategies]
         self._synced = [-(2**63)] * len(self.strategies)
-        self._next_order_id = 1
-        self._orders: dict[int, ChildOrder] = {}
-        # Marketable orders sent and not yet executed at their venue, per owner.
-        self._in_flight: list[dict[int, ChildOrder]] = [{} for _ in self.strategies]
-        self._closed = False
         self._poke: simpy.Event | None = None
         self._dispatched = -(2**63)  # the last instant whose books were shown
         self._progress_at = 0
 
-    # -- what strategies call (through their handle) ------------------------------------
-
-    def send(self, owner: int, venue: int, kind: OrderKind, qty: np.ndarray, limit_px: int) -> int:
-        order_id = self._next_order_id
-        self._next_order_id += 1
-        order = ChildOrder(
-            order_id=order_id,
-            owner=owner,
-            venue=venue,
-            kind=kind,
-            qty=qty,
-            limit_px=limit_px,
-            ts_sent=int(self.env.now),
-        )
-        self._orders[order_id] = order
-        if kind is OrderKind.MARKETABLE:
-            self._in_flight[owner][order_id] = order
-        self.strategies[owner].pending += qty
-        self.venues[venue].send(order)
-        return order_id
+    # -- timers and calling strategies ------------------------------------------------------
 
     def call_at(self, owner: int, ts_ns: int, callback: Callable[[], None]) -> None:
         # A timer after the window closes never fires: the window's end is final.
@@ -221,62 +171,6 @@ class Engine:
         event.callbacks.append(lambda _event: self._call(owner, callback))
         # Timers run after the kernel's step at the same instant, so they see that instant's books.
         self.env.schedule(event, _TIMER_PRIORITY, max(0, int(ts_ns) - int(self.env.now)))
-
-    def offered(self, owner: int) -> np.ndarray:
-        """Return the far sizes offered to ``owner``: displayed, less taken, less its orders in flight."""
-        view = self.view
-        lanes = self.strategies[owner].lanes
-        far_px, far_sz = view.far_px, view.far_sz
-        out = np.broadcast_to(far_sz, (lanes, *far_sz.shape)).copy()
-        for k, venue in enumerate(self.venues):
-            taken = venue.book.taken.get(owner)
-            if taken:
-                taken.subtract(out[:, k, :], far_px[k], far_sz[k])
-        for order in self._in_flight[owner].values():
-            # What a marketable order on its way will take, best levels first, up to its limit.
-            k = order.venue
-            reach = far_px[k] <= order.limit_px
-            before = np.cumsum(out[:, k, :] * reach, axis=1) - out[:, k, :] * reach
-            out[:, k, :] -= np.clip(order.qty[:, None] - before, 0, out[:, k, :]) * reach
-        return out
-
-    # -- what venues call (the sink) -----------------------------------------------------
-
-    def on_fill(self, fill: Fill) -> None:
-        self.ledgers[fill.owner].record(fill)
-        if self._fill_hook is not None:
-            self._fill_hook(fill)
-        self._respond(fill.venue, self._tell_fill, fill)
-
-    def on_report(self, report: OrderReport) -> None:
-        if report.complete:
-            self._orders.pop(report.order_id, None)
-        self._in_flight[report.owner].pop(report.order_id, None)
-        self._respond(report.venue, self._tell_report, report)
-
-    def on_resting(self, venue: int) -> None:
-        self._wake()
-
-    def _respond(self, venue: int, tell: Callable, message) -> None:
-        # News with no response delay reaches the strategy at once, inside the venue's step;
-        # so does the closing sweep's, after which no event runs.
-        delay = 0 if self._closed else self.venues[venue].response_ns()
-        if delay == 0:
-            tell(message)
-        else:
-            self._responses[venue].send((tell, message), delay)
-
-    def _tell_fill(self, fill: Fill) -> None:
-        strategy = self.strategies[fill.owner]
-        strategy.filled += fill.qty
-        self._call(fill.owner, strategy.on_fill, fill)
-
-    def _tell_report(self, report: OrderReport) -> None:
-        strategy = self.strategies[report.owner]
-        strategy.pending -= report.filled + report.cancelled
-        self._call(report.owner, strategy.on_report, report)
-
-    # -- calling strategies -----------------------------------------------------------------
 
     def _call(self, owner: int, fn: Callable, *args, tape: bool = True) -> None:
         """Call a strategy back: books and tape brought up to now first; wake the kernel if it now watches."""
@@ -406,9 +300,9 @@ class Engine:
         for venue in self.venues:
             venue.book.cancel_all(now)
         self.env.run()
-        self._closed = True
+        self.router.closed = True
         self._venues_to_now()
-        self._catch_up()
+        self.router.catch_up()
         return RunOutcome(
             ledgers=tuple(self.ledgers),
             end_ns=int(self.env.now),
@@ -437,35 +331,3 @@ class Engine:
                 px[k] = getattr(md, f"{side}_px")[row, 0]
                 ok[k] = True
         return px, ok
-
-    def _catch_up(self) -> None:
-        """Sweep the last book's depth across venues for what is left, cheapest price plus fee first."""
-        md = self.tape.md
-        levels = []
-        for k, venue in enumerate(self.venues):
-            row = venue.book.current_row()
-            if row < 0:
-                continue
-            fees = venue.config.fees
-            for level in range(md.ask_px.shape[1]):
-                if md.ask_sz[row, level] > 0:
-                    px = int(md.ask_px[row, level])
-                    levels.append((px + fees.taker_per_share(self.tape.sign * px), px, k))
-        levels.sort()
-        now = int(self.env.now)
-        for owner, strategy in enumerate(self.strategies):
-            rem = strategy.target - self.ledgers[owner].filled
-            np.maximum(rem, 0, out=rem)
-            if not rem.any():
-                continue
-            order_id = self._next_order_id
-            self._next_order_id += 1
-            for _cost, px, k in levels:
-                self.venues[k].book.take(owner, order_id, rem, px, now, only_px=px, catch_up=True)
-                if not rem.any():
-                    break
-
-
-def _deliver(message: tuple[Callable, object]) -> None:
-    tell, payload = message
-    tell(payload)
