@@ -43,11 +43,11 @@ def _scenario(quick: bool) -> Scenario:
 
 
 def _worker_idle_mb() -> float:
-    import resource
+    from sim.study.worker import own_peak_rss_mb
 
     with dask_client(1) as client:
-        peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    return max(peaks.values()) / 1024
+        peaks = client.run(own_peak_rss_mb)
+    return max(peaks.values())
 
 
 def _sor_run_peak(scenario: Scenario, seed: int) -> float:

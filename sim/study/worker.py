@@ -67,7 +67,7 @@ def run_market(scenario: Scenario, market: Market) -> MarketOutcome:
         row=row,
         error=error,
         seconds=time.perf_counter() - started,
-        peak_rss_mb=_peak_rss_mb(),
+        peak_rss_mb=own_peak_rss_mb(),
         pid=os.getpid(),
     )
 
@@ -129,6 +129,18 @@ def market_row(market: Market, result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _peak_rss_mb() -> float:
+def own_peak_rss_mb() -> float:
+    """This process's peak resident memory since it started its program.
+
+    Linux's ``ru_maxrss`` survives ``exec``: a worker spawned from a large client would
+    report the client's size, so the address space's own high-water mark is read first.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 if sys.platform != "darwin" else peak / 2**20
