@@ -10,7 +10,7 @@ The rule (one window)
 A window starts at ``t0`` and covers the venue's rows with ``t0 < ts <= t0 + T``.
 Put a virtual buy order of unbounded size at the back of the venue's best bid at
 ``t0`` (price ``P0``, ``Q0`` shares displayed there after the rows at ``t0``) and
-run the rules of ``venues.queue`` / ``venues.resting`` over the window:
+run the rules of ``venues.queue`` / ``venues.book`` over the window:
 
 * a displayed trade at ``P0`` consumes the queue ahead first; the rest of the print
   fills the order;
