@@ -21,6 +21,7 @@ from feeds.timeparse import parse_window_bound
 from sim import inputs
 from sim.study.spec import StudySpec, parse_study
 from venues import params
+from venues.fees import MAX_PER_SHARE
 from venues.params import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -64,6 +65,10 @@ _KEY_PART = r"""(?:[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+')"""
 _LONG_DOTTED_KEY = re.compile(
     rf"(?<![A-Za-z0-9_-]){_KEY_PART}(?:[ \t]*+\.[ \t]*+{_KEY_PART}){{{MAX_KEY_PARTS}}}"
 )
+
+
+def _per_share(where: str, table: dict[str, Any], key: str) -> int | None:
+    return params.dollars(where, table[key], hi=MAX_PER_SHARE) if key in table else None
 
 
 def dollars_to_units(where: str, value: Any) -> int:
@@ -361,8 +366,8 @@ def _parse_venues(w: str, raw: Any) -> dict[str, VenueSpec]:
         if name is not None and not isinstance(name, str):
             raise ScenarioError(f"{where} name: expected a string, got {name!r}")
         venues[key] = VenueSpec(
-            fee=dollars_to_units(f"{where} fee", table["fee"]) if "fee" in table else None,
-            rebate=dollars_to_units(f"{where} rebate", table["rebate"]) if "rebate" in table else None,
+            fee=_per_share(f"{where} fee", table, "fee"),
+            rebate=_per_share(f"{where} rebate", table, "rebate"),
             latency_ns=_microseconds(where, table, "latency_us"),
             response_latency_ns=_microseconds(where, table, "response_latency_us"),
             name=name,

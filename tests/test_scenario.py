@@ -201,6 +201,8 @@ def test_venue_models_are_built_from_tables_by_registered_name(tmp_path):
         ("[venues.2.latency]\nmedian_us = 9\n", "missing key 'model'"),
         ('[venues.2]\nfee = 0.001\n[venues.2.fees]\nmodel = "maker_taker"\n', "fee or a \\[fees\\] table"),
         ('[venues.2.fees]\nmodel = "maker_taker"\nfee = 1e10\n', r"fee: must be a finite amount of dollars"),
+        ("[venues.2]\nfee = 1e10\n", r"\[venues.2\] fee: must be a finite amount of dollars in \[0, 100\]"),
+        ("[venues.2]\nrebate = 100.5\n", r"rebate: must be a finite amount of dollars in \[0, 100\]"),
     ]:
         with pytest.raises(ScenarioError, match=message):
             load(tmp_path, BASE + "\n" + bad)

@@ -15,7 +15,7 @@ import attrs
 
 from venues.params import Dollars, param
 
-_MAX_PER_SHARE = 100  # dollars: no venue charges more per share; larger is a typo
+MAX_PER_SHARE = 100  # dollars: no venue charges more per share; larger is a typo
 
 
 @runtime_checkable
@@ -35,8 +35,8 @@ class FeeModel(Protocol):
 class MakerTaker:
     """The usual US equities schedule: the taker pays ``fee``, the maker earns ``rebate``."""
 
-    fee: int = param(0, kind=Dollars, hi=_MAX_PER_SHARE, doc="taker fee, dollars per share")
-    rebate: int = param(0, kind=Dollars, hi=_MAX_PER_SHARE, doc="maker rebate, dollars per share")
+    fee: int = param(0, kind=Dollars, hi=MAX_PER_SHARE, doc="taker fee, dollars per share")
+    rebate: int = param(0, kind=Dollars, hi=MAX_PER_SHARE, doc="maker rebate, dollars per share")
 
     def taker_per_share(self, price: int) -> int:
         return self.fee
@@ -49,8 +49,8 @@ class MakerTaker:
 class Inverted:
     """An inverted ("taker-maker") venue: the taker earns ``taker_rebate``, the maker pays ``maker_fee``."""
 
-    taker_rebate: int = param(0, kind=Dollars, hi=_MAX_PER_SHARE, doc="taker rebate, dollars per share")
-    maker_fee: int = param(0, kind=Dollars, hi=_MAX_PER_SHARE, doc="maker fee, dollars per share")
+    taker_rebate: int = param(0, kind=Dollars, hi=MAX_PER_SHARE, doc="taker rebate, dollars per share")
+    maker_fee: int = param(0, kind=Dollars, hi=MAX_PER_SHARE, doc="maker fee, dollars per share")
 
     def taker_per_share(self, price: int) -> int:
         return -self.taker_rebate
