@@ -91,6 +91,7 @@ def test_study_prints_the_table_and_the_counts(study):
     assert "95% CI (t)" in out and "95% CI (bootstrap)" in out and "win rate" in out
     assert "4 of 4 markets (0 skipped, 0 from checkpoints)" in out
     assert "leave one session out (4 sessions)" in out
+    assert "consolidated quotes over 4 markets: crossed at " in out
 
 
 def test_the_json_is_byte_identical_with_one_or_two_workers(study):
@@ -110,6 +111,11 @@ def test_rows_are_in_market_order_and_each_is_the_run_of_its_seed(study):
         assert three["strategies"][name]["filled_shares"] == s["filled_shares"], name
     assert three["sweep"]["total_cash"] == [r["total_cash"] for r in direct["sweep"]["rows"]]
     assert three["savings_bps"]["cont_kukanov"] == direct["savings_vs_baselines_bps"]
+    assert three["quotes"]["consolidated"] == direct["data"]["consolidated"]
+    totals = result["study"]["quotes"]
+    assert totals["markets"] == 4
+    assert totals["instants"] == sum(r["quotes"]["consolidated"]["instants"] for r in rows) > 0
+    assert totals["crossed"] == sum(r["quotes"]["consolidated"]["crossed"] for r in rows)
 
 
 def test_summary_cells_have_the_documented_shape_and_no_nan(study):

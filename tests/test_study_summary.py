@@ -148,3 +148,49 @@ def test_incomplete_markets_are_counted_and_compared_on_average_price():
     assert (cell["n"], cell["incomplete"], cell["avg_px_basis"]) == (2, 1, 1)
     assert study["markets"][1]["out_of_sample"]["savings_basis"]["best_ask"] == "avg_fill_px"
     assert (study["markets_run"], study["markets_skipped"], study["skipped"]) == (2, 1, skipped)
+
+
+def test_the_study_sums_each_markets_crossed_and_locked_counts():
+    scenario = Scenario.from_dict(SCENARIO, "s.toml")
+    markets = expand_markets(scenario)
+    fresh = {"crossed": 1, "locked": 4, "instants_with_a_stale_venue": 90}
+    a = {
+        **A,
+        "quotes": {
+            "consolidated": {"instants": 100, "crossed": 30, "locked": 7, "with_stale_quotes_dropped": fresh}
+        },
+    }
+    c = {
+        **C,
+        "quotes": {
+            "consolidated": {
+                "instants": 50,
+                "crossed": 2,
+                "locked": 0,
+                "with_stale_quotes_dropped": {**fresh, "locked": 1},
+            }
+        },
+    }
+    result = study_result(scenario, markets, {0: a, 1: c}, [])
+    # 100 + 50 instants; 30 + 2 crossed; 7 + 0 locked; fresh 1 + 1, 4 + 1, 90 + 90.
+    assert result["study"]["quotes"] == {
+        "markets": 2,
+        "instants": 150,
+        "crossed": 32,
+        "locked": 7,
+        "with_stale_quotes_dropped": {"crossed": 2, "locked": 5, "instants_with_a_stale_venue": 180},
+    }
+    # A market without the stale-quote rule leaves those columns out of the total.
+    c_plain = {**C, "quotes": {"consolidated": {"instants": 50, "crossed": 2, "locked": 0}}}
+    totals = study_result(scenario, markets, {0: a, 1: c_plain}, [])["study"]["quotes"]
+    assert totals == {"markets": 2, "instants": 150, "crossed": 32, "locked": 7}
+    assert study_result(scenario, markets, {0: A, 1: C}, [])["study"]["quotes"] is None
+
+
+def test_an_order_sized_by_volume_fraction_says_so_at_the_top():
+    scenario = Scenario.from_dict({**SCENARIO, "order": {"volume_fraction": 0.01}}, "s.toml")
+    markets = expand_markets(scenario)
+    order = study_result(scenario, markets, {0: A, 1: {**C, "quantity": 250}}, [])["order"]
+    assert order == {"side": "buy", "quantity": None, "basis": "volume_fraction", "volume_fraction": 0.01}
+    fixed = Scenario.from_dict(SCENARIO, "s.toml")
+    assert study_result(fixed, markets, {0: A, 1: C}, [])["order"] == {"side": "buy", "quantity": 100}

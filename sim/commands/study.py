@@ -69,6 +69,19 @@ def study_table(result: dict[str, Any]) -> str:
     return tabulate(rows, headers=STUDY_HEADERS, tablefmt="github", disable_numparse=True)
 
 
+def quotes_line(quotes: dict) -> str:
+    """Say how often the markets' consolidated last quotes were crossed or locked."""
+    n = quotes["instants"]
+    line = (
+        f"consolidated quotes over {quotes['markets']} markets: crossed at {quotes['crossed'] / n:.1%}"
+        f" and locked at {quotes['locked'] / n:.1%} of {n:,} instants"
+    )
+    fresh = quotes.get("with_stale_quotes_dropped")
+    if fresh:
+        line += f"; with stale quotes dropped {fresh['crossed']:,} crossed and {fresh['locked']:,} locked"
+    return line
+
+
 @click.command("study")
 @click.argument("scenario_path", metavar="SCENARIO", type=click.Path(dir_okay=False))
 @click.option("--workers", type=click.IntRange(min=1), help="Local worker processes [one per core].")
@@ -133,6 +146,9 @@ def study(scenario_path, workers, cluster, out_path, resume_dir, plot_dir, quiet
             f"({study_block['markets_skipped']} skipped, {done.resumed} from checkpoints); "
             f"ran {done.markets - done.resumed} in {done.wall_s:.1f} s"
         )
+        quotes = study_block["quotes"]
+        if quotes is not None and quotes["instants"]:
+            click.echo(quotes_line(quotes))
         click.echo(f"wrote {clean(out)}")
     if plot_dir:
         from sim.report import ReportError, write_report

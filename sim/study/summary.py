@@ -74,6 +74,28 @@ def _out_of_sample(rows: list[dict[str, Any]], baselines: dict[str, str], folds:
         }
 
 
+def quote_totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Sum the markets' consolidated-quote counts (each run's ``data.consolidated``), or None.
+
+    A count is summed only where every market that has the block has it (e.g. the
+    stale-quote columns exist only where a quote age limit applied).
+    """
+    blocks = [row["quotes"]["consolidated"] for row in rows if "consolidated" in row.get("quotes", {})]
+    return {"markets": len(blocks), **_sum_counts(blocks)} if blocks else None
+
+
+def _sum_counts(blocks: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, first in blocks[0].items():
+        if not all(key in b for b in blocks):
+            continue
+        if isinstance(first, dict):
+            out[key] = _sum_counts([b[key] for b in blocks])
+        else:
+            out[key] = sum(int(b[key]) for b in blocks)
+    return out
+
+
 def study_result(
     scenario: Scenario,
     markets: Sequence[Market],
@@ -122,6 +144,7 @@ def study_result(
             "markets_run": len(ordered),
             "markets_skipped": len(skipped),
             "skipped": list(skipped),
+            "quotes": quote_totals(ordered),
             "baselines": baselines,
             "strategies": names,
             "sweep": sweep_block,
@@ -153,6 +176,11 @@ def study_result(
         "order": {
             "side": first["side"] if first else None,
             "quantity": first["quantity"] if first and len({r["quantity"] for r in ordered}) == 1 else None,
+            **(
+                {"basis": "volume_fraction", "volume_fraction": scenario.volume_fraction}
+                if scenario.volume_fraction is not None
+                else {}
+            ),
         },
         "scenario": scenario.raw,
     }

@@ -113,6 +113,7 @@ def market_row(market: Market, result: dict[str, Any]) -> dict[str, Any]:
         "symbol": data.get("symbol"),
         "window": {"number": market.window, "of": market.windows, **data["window"]},
         "snapshots": data["snapshots"],
+        "quotes": {key: data[key] for key in ("consolidated", "stale_quotes") if key in data},
         "side": side,
         "quantity": target,
         "baselines": baselines,
