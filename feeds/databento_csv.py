@@ -64,7 +64,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from feeds import _arrow, _cells, symbology
+from feeds import _arrow, _cells, symbology, tbbo
 from feeds._cells import (
     EMPTY,
     MAX_CELL,
@@ -156,6 +156,7 @@ class CsvReader:
         self.header, self.columns = self._read_header()
         self.levels = _count_levels(self.columns)
         self.ids_are_real = "instrument_id" in self.columns
+        self.schema = tbbo.schema_of_name(path)
         # Instrument key -> symbol, filled as rows are parsed; symbols are numbered in order
         # of first appearance when the file has no instrument_id column.
         self._names: dict[int, str] = {}
@@ -182,8 +183,8 @@ class CsvReader:
         return int(self.size / per_row)
 
     def meta(self) -> dict[str, object]:
-        """Return what the file says about itself beyond its rows (nothing, for CSV)."""
-        return {}
+        """Return what the file says about itself beyond its rows: its schema, when its name says TBBO."""
+        return {"schema": self.schema} if self.schema else {}
 
     # ------------------------------------------------------------ text
 
@@ -332,6 +333,16 @@ class CsvReader:
             raise FeedError(self.source, "no data rows: the file holds only a header")
 
     def _parse(self, text: _Text, rows_before: int, fixed_point: bool | None) -> tuple[RawBlock, bool | None]:
+        block, decided = self._parse_text(text, rows_before, fixed_point)
+        if self.schema == "tbbo":
+            c = block.columns
+            bid, ask = (c["bid_px"][:, 0], c["bid_sz"][:, 0]), (c["ask_px"][:, 0], c["ask_sz"][:, 0])
+            c["side"] = tbbo.infer_aggressor(c["side"], c["price"], bid[0], ask[0], bid[1], ask[1])
+        return block, decided
+
+    def _parse_text(
+        self, text: _Text, rows_before: int, fixed_point: bool | None
+    ) -> tuple[RawBlock, bool | None]:
         fast = None
         if text.plain():
             fast = _arrow.parse(text.view(), self.header, self.columns, self.levels, fixed_point)

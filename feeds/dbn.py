@@ -20,11 +20,12 @@ A TBBO record is an MBP-1 record of action ``T`` sampled at each trade: ``price`
 trade, and the level is the venue's best bid and offer *immediately before* the
 trade took effect. Most DBEQ prints give no side; one at or below the quote's bid is
 read as a sale (``A``), one at or above its ask as a purchase (``B``), one inside the
-spread stays ``N`` (``_infer_aggressor``). So in ``MarketData`` a TBBO row is a trade row whose book is the
-quote the trade met; the venue's book stays at that quote until its next trade. A
-side with no quote (``UNDEF_PRICE``, size 0, as in early pre-market records) is an
-empty side: that venue shows nothing on it (``meta["empty_book_sides"]`` counts the
-kept snapshots with an empty best bid or ask); the trade itself still counts.
+spread stays ``N`` (``feeds.tbbo.infer_aggressor``). So in ``MarketData`` a TBBO
+row is a trade row whose book is the quote the trade met; the venue's book stays at
+that quote until its next trade. A side with no quote (``UNDEF_PRICE``, size 0, as in
+early pre-market records) is an empty side: that venue shows nothing on it
+(``meta["empty_book_sides"]`` counts the kept snapshots with an empty best bid or
+ask); the trade itself still counts.
 ``ts_recv`` is kept beside ``ts_event``.
 
 Instruments
@@ -49,8 +50,8 @@ from feeds.errors import FeedError
 from feeds.files import identity, open_regular
 from feeds.market import MarketData
 from feeds.pipeline import RawBlock
+from feeds.tbbo import infer_aggressor
 
-_A, _B, _N = ord("A"), ord("B"), ord("N")
 UNDEF_PRICE = 2**63 - 1
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
@@ -284,7 +285,7 @@ class DbnReader:
         price = rec["price"].astype(np.int64)
         side = rec["side"].astype(np.int64)
         if self.head.schema == "tbbo":
-            side = _infer_aggressor(
+            side = infer_aggressor(
                 side, price, bid_px[:, 0], ask_px[:, 0], lv["bid_sz"][:, 0], lv["ask_sz"][:, 0]
             )
         columns = {
@@ -323,20 +324,6 @@ class DbnReader:
     def meta(self) -> dict[str, object]:
         """Return what the file says about itself for the result's ``data`` block."""
         return {"schema": self.head.schema} if self.head.schema else {}
-
-
-def _infer_aggressor(side, price, bid, ask, bid_sz, ask_sz) -> np.ndarray:
-    """Give a TBBO print without a side (``N``) the side its quote implies.
-
-    A TBBO quote is the venue's just before the trade, so a print at or below that bid
-    was a seller hitting the bids (``A``) and one at or above that ask a buyer lifting
-    the offers (``B``); a print inside the spread stays ``N`` (a hidden or midpoint
-    execution, which touches no displayed queue).
-    """
-    unknown = side == _N
-    hit = unknown & (bid_sz > 0) & (bid != UNDEF_PRICE) & (price <= bid)
-    lift = unknown & ~hit & (ask_sz > 0) & (ask != UNDEF_PRICE) & (price >= ask)
-    return np.where(hit, _A, np.where(lift, _B, side))
 
 
 def _records(dbn, path: str | os.PathLike, source: str) -> Iterator:

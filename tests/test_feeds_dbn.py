@@ -162,3 +162,34 @@ def test_missing_package_says_how_to_install(monkeypatch, tmp_path):
         read_dbn(tmp_path / "any.dbn")
     assert "pip install 'sor[dbn]'" in str(info.value)
     assert isinstance(info.value, ImportError) and isinstance(info.value, FeedError)
+
+
+DBEQ_DAY = DATA / "dbeq-basic-tbbo" / "dbeq-basic-20240801.tbbo.dbn.zst"
+
+
+@pytest.mark.skipif(not DBEQ_DAY.exists(), reason="shared DBEQ TBBO days not present")
+def test_a_tbbo_csv_export_reads_as_its_dbn_file(tmp_path):
+    # databento_dbn transcodes the real day to CSV; named as Databento names TBBO exports, the
+    # CSV is a TBBO file too: the same sides inferred from the quotes, the same schema.
+    decoder = dbn.DBNDecoder(compression=dbn.Compression.ZSTD)
+    decoder.write(DBEQ_DAY.read_bytes())
+    head, *records = decoder.decode()
+    out = io.BytesIO()
+    transcoder = dbn.Transcoder(out, dbn.Encoding.CSV, dbn.Compression.NONE, pretty_px=True, pretty_ts=True)
+    transcoder.write(head.encode() + b"".join(bytes(r) for r in records))
+    transcoder.flush()
+    path = tmp_path / "dbeq-basic-20240801.tbbo.csv"
+    path.write_bytes(out.getvalue())
+    from_csv, from_dbn = read_csv(path, instrument_id=13724), read_dbn(DBEQ_DAY, instrument_id=13724)
+    assert len(from_dbn) > 1000
+    for name in _COLUMNS:
+        assert np.array_equal(getattr(from_csv, name), getattr(from_dbn, name)), name
+    assert from_csv.meta["schema"] == from_dbn.meta["schema"] == "tbbo"
+    sides = {chr(s): int(n) for s, n in zip(*np.unique(from_csv.side, return_counts=True), strict=True)}
+    assert sides["A"] > 100 and sides["B"] > 100  # most DBEQ prints say N in the file
+    # The same text under a name that does not say TBBO is an MBP-1 file: sides as written.
+    plain = tmp_path / "day.csv"
+    plain.write_bytes(out.getvalue())
+    as_mbp1 = read_csv(plain, instrument_id=13724)
+    assert "schema" not in as_mbp1.meta
+    assert (as_mbp1.side == ord("N")).sum() > (from_csv.side == ord("N")).sum()
