@@ -63,6 +63,8 @@ class RunOutcome:
     end_ns: int
     stats: FeedStats
     final_mid: int | None = None
+    #: The closing touch on the side an overfill unwinds into: best bid for a buy, best ask for a sell.
+    unwind_px: int | None = None
     stale_reads: int = 0
     reads: int = 0
 
@@ -308,6 +310,7 @@ class Engine:
             end_ns=int(self.env.now),
             stats=self.feed.stats(),
             final_mid=self._closing_mid(),
+            unwind_px=self._closing_touch(),
             stale_reads=self.view.stale_reads,
             reads=self.view.reads,
         )
@@ -320,6 +323,13 @@ class Engine:
             return None
         mid2 = self.tape.sign * (int(far[far_ok].min()) + int(near[near_ok].max()))
         return mid2 // 2
+
+    def _closing_touch(self) -> int | None:
+        """Return the best price the last books offer our side back: the bid for a buy, the ask for a sell."""
+        near, near_ok = self._exchange_best("bid")  # in the order frame, a sell's asks
+        if not near_ok.any():
+            return None
+        return self.tape.sign * int(near[near_ok].max())
 
     def _exchange_best(self, side: str) -> tuple[np.ndarray, np.ndarray]:
         md = self.tape.md

@@ -257,7 +257,7 @@ def build_result(
             parameters=attrs.asdict(s.params[index]),
             venue_ids=venue_ids,
             target=target,
-            closing_mid=outcome.final_mid,
+            unwind_px=outcome.unwind_px,
             with_fills=with_fills,
         )
 
@@ -305,6 +305,7 @@ def build_result(
         market={
             **market,
             "closing_mid": None if outcome.final_mid is None else units_to_decimal(outcome.final_mid),
+            "overfill_px": None if outcome.unwind_px is None else units_to_decimal(outcome.unwind_px),
         },
         data={
             "source": info.source,

@@ -3,8 +3,10 @@
 Money is integer 1e-9 dollars (Python ints: nothing overflows); the JSON written for
 users is built from these values in one place, ``sim.result_json``. ``cash`` is what
 a lane paid for a buy and what it received for a sell; ``cash_at_target`` takes the
-shares beyond the target off at the closing mid, so that lanes which overfilled are
-compared on exactly the target (``sim.results.compare``).
+shares beyond the target off at the closing touch they would unwind into (a buy's
+excess sold back at the best bid, a sell's bought back at the best ask), so that lanes
+which overfilled are compared on exactly the target (``sim.results.compare``), and an
+overfill costs at least the spread it would cross.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ class LaneResult:
     rebates: int
     catch_up_shares: int
     maker_shares: int
-    closing_mid: int | None
+    unwind_px: int | None
     by_venue: dict[int, VenueTotals]
     fills: tuple[FillRecord, ...] | None = None
 
@@ -75,13 +77,13 @@ class LaneResult:
 
     @property
     def cash_at_target_units(self) -> int:
-        """``cash`` less the overfill valued at the closing mid (at the lane's own average when none)."""
+        """``cash`` less the overfill valued at ``unwind_px`` (at the lane's own average when none)."""
         over = self.overfill_shares
         if not over:
             return self.cash
-        if self.closing_mid is None:
+        if self.unwind_px is None:
             return self.cash - over * self.cash // self.filled_shares
-        return self.cash - over * self.closing_mid
+        return self.cash - over * self.unwind_px
 
     # The figures compared, in dollars, under the names the JSON uses.
     @property
@@ -106,7 +108,7 @@ class LaneResult:
         parameters: dict[str, Any],
         venue_ids: tuple[int, ...],
         target: int,
-        closing_mid: int | None,
+        unwind_px: int | None,
         with_fills: bool = True,
     ) -> LaneResult:
         """Read one lane out of a strategy's ledger."""
@@ -138,7 +140,7 @@ class LaneResult:
             rebates=int(ledger.rebates[lane]),
             catch_up_shares=int(ledger.catch_up[lane]),
             maker_shares=int(ledger.maker[lane]),
-            closing_mid=closing_mid,
+            unwind_px=unwind_px,
             by_venue={
                 v: VenueTotals(
                     shares=int(ledger.venue_shares[lane, k]),

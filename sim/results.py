@@ -61,8 +61,8 @@ def compare(
 
     Two lanes that both completed the order are compared on what exactly the target
     cost (or brought): ``total_cash`` when neither overfilled (basis ``total_cash``),
-    else ``cash_at_target``, the overfill valued at the closing mid (basis
-    ``cash_at_target``). Otherwise, with equal quantities, on ``total_cash``; with
+    else ``cash_at_target``, the overfill valued at the closing touch it would unwind
+    into (basis ``cash_at_target``). Otherwise, with equal quantities, on ``total_cash``; with
     different quantities, on ``avg_fill_px`` (cash of different quantities is not
     comparable). ``None`` when either traded nothing.
     """

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import attrs
+
 from sim.jsonio import dumps
 from sim.results import avg_price, choose_best, compare, savings_bps
 
@@ -123,8 +125,34 @@ def test_a_fourteen_billion_dollar_order_is_exact_to_the_cent():
     expected = 12000 * price_to_units("700000.00") + 8000 * price_to_units("700000.01") + price_to_units("60")
     assert int(ledger.cash[0]) == expected == 14_000_000_140 * 10**9
     lane = LaneResult.from_ledger(
-        ledger, 0, kind="best_ask", parameters={}, venue_ids=(1,), target=20000, closing_mid=None
+        ledger, 0, kind="best_ask", parameters={}, venue_ids=(1,), target=20000, unwind_px=None
     )
     out = lane_json(lane)
     assert out["total_cash"] == Decimal("14000000140") and out["avg_fill_px"] == Decimal("700000.007")
     assert "14000000140" in dumps(out)
+
+
+def test_cash_at_target_sells_a_buys_excess_back_at_the_unwind_price():
+    # 110 shares bought for $1,105.00 of a 100-share order; the closing best bid is $9.98:
+    # the 10 extra shares fetch $99.80, so the target cost $1,105.00 - $99.80 = $1,005.20.
+    from feeds.market import price_to_units
+    from sim.result import LaneResult
+
+    lane = LaneResult(
+        kind="k",
+        parameters={},
+        target=100,
+        filled_shares=110,
+        cash=price_to_units("1105"),
+        notional=price_to_units("1105"),
+        fees=0,
+        rebates=0,
+        catch_up_shares=0,
+        maker_shares=0,
+        unwind_px=price_to_units("9.98"),
+        by_venue={},
+    )
+    assert lane.cash_at_target == Decimal("1005.20")
+    # With no price to unwind into, the excess goes at the lane's own average, $10.045454545...
+    no_touch = attrs.evolve(lane, unwind_px=None)
+    assert no_touch.cash_at_target_units == price_to_units("1105") - 10 * price_to_units("1105") // 110

@@ -239,7 +239,7 @@ def run(scenario_path, data_path, feed, out_path, seed, plot_dir, live, wait_s, 
             if overfilled:
                 click.echo(
                     f"{overfilled} of them overfilled (fills that beat a cancel), up to {max(over)} shares; "
-                    "compared at the target, the excess valued at the closing mid"
+                    "compared at the target, the excess sold back at the closing touch"
                 )
         for label, bps in result["savings_vs_baselines_bps"].items():
             click.echo(
