@@ -188,31 +188,11 @@ def test_a_sell_scenario_runs_end_to_end(tmp_path):
     assert all(s["filled_shares"] == 2000 for s in data["strategies"].values())
 
 
-@pytest.mark.parametrize("side", ["buy", "sell"])
-def test_the_closing_mid_is_the_consolidated_mid_of_the_last_books(side):
-    md = make_md(
-        [
-            book_row(T0, 1, bids=[("10.00", 100)], asks=[("10.05", 100)]),
-            book_row(T0, 2, bids=[("10.01", 50)], asks=[("10.04", 100)]),
-        ]
-    )
-    engine = Engine(
-        md,
-        [venue(1), venue(2)],
-        [StrategySlot("s", BestAsk, ({},))],
-        target=1,
-        side=side,
-        start_ns=T0,
-        end_ns=T0,
-        seed=0,
-    )
-    assert engine.run().final_mid == usd("10.025")
-
-
 @pytest.mark.parametrize(("side", "touch"), [("buy", "10.01"), ("sell", "10.04")])
-def test_an_overfill_unwinds_into_the_closing_touch_of_the_other_side(side, touch):
-    # Last books: venue 1 10.00 x 10.05, venue 2 10.01 x 10.04. A buy's excess would be sold
-    # back at the best bid, 10.01; a sell's bought back at the best ask, 10.04.
+def test_the_closing_mid_and_the_touch_an_overfill_unwinds_into(side, touch):
+    # Last books: venue 1 10.00 x 10.05, venue 2 10.01 x 10.04: consolidated 10.01 x 10.04, mid
+    # 10.025 for either side. A buy's excess would be sold back at the best bid, 10.01; a sell's
+    # bought back at the best ask, 10.04.
     md = make_md(
         [
             book_row(T0, 1, bids=[("10.00", 100)], asks=[("10.05", 100)]),
@@ -229,4 +209,5 @@ def test_an_overfill_unwinds_into_the_closing_touch_of_the_other_side(side, touc
         end_ns=T0,
         seed=0,
     )
-    assert engine.run().unwind_px == usd(touch)
+    outcome = engine.run()
+    assert (outcome.final_mid, outcome.unwind_px) == (usd("10.025"), usd(touch))
