@@ -25,6 +25,7 @@ book's depth (the catch-up).
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 
 import attrs
@@ -53,6 +54,16 @@ class StrategySlot:
     name: str
     cls: type[LaneStrategy]
     params: tuple
+
+
+def stream_keys(names: Sequence[str]) -> list[tuple[int, int]]:
+    """Return each strategy's random-stream key: its name's CRC-32 and its rank among equal names."""
+    seen: dict[str, int] = {}
+    keys = []
+    for name in names:
+        keys.append((zlib.crc32(name.encode()), seen.get(name, 0)))
+        seen[name] = seen.get(name, 0) + 1
+    return keys
 
 
 @attrs.frozen(eq=False)
@@ -135,10 +146,11 @@ class Engine:
             max_quote_age_ns=max_quote_age_ns,
         )
         self.router = OrderRouter(self.env, self.view, dispatch=self._call, wake=self._wake, on_fill=on_fill)
-        # Venue models draw apart from the strategies' generators ([seed, owner]).
+        # Every random stream is keyed by the strategy's name, not its place in the run, so a
+        # strategy draws the same numbers whichever other strategies run beside it.
+        streams = stream_keys([slot.name for slot in slots])
         self.venues = [
-            Venue(self.env, k, c, self.tape, self.router, np.random.default_rng([int(seed), 1_000 + k]))
-            for k, c in enumerate(venues)
+            Venue(self.env, k, c, self.tape, self.router, int(seed), streams) for k, c in enumerate(venues)
         ]
         order = Order(side=side, target=self.target, start_ns=self.start_ns, end_ns=self.end_ns)
         self.strategies: list[LaneStrategy] = []
@@ -149,7 +161,7 @@ class Engine:
                 lanes,
                 order=order,
                 venue_ids=venue_ids,
-                rng=np.random.default_rng([int(seed), owner]),
+                rng=np.random.default_rng([int(seed), *streams[owner]]),
                 router=Handle(self.router, owner, self.call_at),
             )
             self.strategies.append(strategy)

@@ -47,7 +47,7 @@ class OrderRouter:
         self.venues: list[Venue] = []
         self.strategies: list[LaneStrategy] = []
         self.ledgers: list[Ledger] = []
-        self._responses: list[Link] = []
+        self._responses: dict[tuple[int, int], Link] = {}
         self._next_order_id = 1
         self._orders: dict[int, ChildOrder] = {}
         self._in_flight: list[dict[int, ChildOrder]] = []
@@ -61,7 +61,6 @@ class OrderRouter:
         self.venues = list(venues)
         self.strategies = list(strategies)
         self.ledgers = list(ledgers)
-        self._responses = [Link(self.env, _deliver) for _ in self.venues]
         self._in_flight = [{} for _ in self.strategies]
 
     def new_order_id(self) -> int:
@@ -129,11 +128,15 @@ class OrderRouter:
     def _respond(self, venue: int, tell: Callable, message) -> None:
         # News with no response delay reaches the strategy at once, inside the venue's step;
         # so does the closing sweep's, after which no event runs.
-        delay = 0 if self.closed else self.venues[venue].response_ns()
+        owner = message.owner
+        delay = 0 if self.closed else self.venues[venue].response_ns(owner)
         if delay == 0:
             tell(message)
-        else:
-            self._responses[venue].send((tell, message), delay)
+            return
+        link = self._responses.get((venue, owner))
+        if link is None:
+            link = self._responses[venue, owner] = Link(self.env, _deliver)
+        link.send((tell, message), delay)
 
     def _tell_fill(self, fill: Fill) -> None:
         strategy = self.strategies[fill.owner]

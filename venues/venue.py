@@ -1,15 +1,19 @@
 """A venue in simulated time: orders and cancels arrive after their latency and meet its book.
 
 The venue is the only part of the exchange side that knows about time. It owns a
-``venues.book.VenueBook`` (the pure matching), an inbound ``Link`` that delays each
-order and cancel by the venue's latency model, and the seeded generator that model
-draws from. On every arrival it first brings its book up to the current exchange
-time, then hands the message over; fills and reports go to the sink (the engine's
-ledger, which tells the owner after the response latency).
+``venues.book.VenueBook`` (the pure matching) and, for each strategy that trades
+there, a session: an inbound ``Link`` that delays its orders and cancels by the
+venue's latency model, and the seeded generator that model draws from for it. Each
+strategy has its own session, as each firm has its own connection: a strategy's
+latencies, and so its fills, do not depend on which other strategies the run has.
+On every arrival the venue first brings its book up to the current exchange time,
+then hands the message over; fills and reports go to the sink (the engine's ledger,
+which tells the owner after the response latency).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -43,29 +47,41 @@ class Venue:
         config: VenueConfig,
         tape,
         sink: OrderSink,
-        rng: np.random.Generator,
+        seed: int,
+        streams: Sequence[tuple[int, int]],
     ):
         self.env = env
         self.index = index
         self.config = config
         self.sink = sink
-        self.rng = rng
+        self.seed = int(seed)
+        self._streams = tuple(streams)
         self.book = VenueBook(index, config, tape, self._emit)
-        self.inbound = Link(env, self._arrive)
+        self._sessions: dict[int, tuple[Link, np.random.Generator]] = {}
 
     # -- what strategies send ---------------------------------------------------------
 
+    def _session(self, owner: int) -> tuple[Link, np.random.Generator]:
+        session = self._sessions.get(owner)
+        if session is None:
+            # Keyed by (run seed, venue, the owner's stream): the same whatever else the run holds.
+            rng = np.random.default_rng([self.seed, 1_000 + self.index, *self._streams[owner]])
+            session = self._sessions[owner] = (Link(self.env, self._arrive), rng)
+        return session
+
     def send(self, order: ChildOrder) -> None:
-        """Put an order on the wire to this venue (it arrives after the entry latency)."""
-        self.inbound.send(order, self.config.latency.entry_ns(self.rng))
+        """Put an order on its owner's wire to this venue (it arrives after the entry latency)."""
+        link, rng = self._session(order.owner)
+        link.send(order, self.config.latency.entry_ns(rng))
 
     def send_cancel(self, owner: int, order_id: int, lanes: np.ndarray | None = None) -> None:
         """Put a cancel (of some ``lanes``, or all) on the wire: it arrives after the cancel latency."""
-        self.inbound.send((owner, order_id, lanes), self.config.latency.cancel_ns(self.rng))
+        link, rng = self._session(owner)
+        link.send((owner, order_id, lanes), self.config.latency.cancel_ns(rng))
 
-    def response_ns(self) -> int:
-        """Draw the delay of one message back to a strategy."""
-        return self.config.latency.response_ns(self.rng)
+    def response_ns(self, owner: int) -> int:
+        """Draw the delay of one message back to strategy ``owner``."""
+        return self.config.latency.response_ns(self._session(owner)[1])
 
     # -- time ------------------------------------------------------------------------------
 
