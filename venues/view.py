@@ -88,29 +88,33 @@ class BookView:
             return
         md = tape.md
         rows = tape.visible_rows(now)
-        fresh = rows >= 0
-        if self.max_quote_age_ns is not None:
+        if self.max_quote_age_ns is None:
+            shown = rows  # -1 where nothing is visible yet
+        else:
+            fresh = rows >= 0
             age_ok = np.zeros_like(fresh)
             age_ok[fresh] = now - md.ts_event[rows[fresh]] <= self.max_quote_age_ns
             self.stale = fresh & ~age_ok
-            fresh &= age_ok
             self.reads += 1
             self.stale_reads += int(self.stale.any())
-        shown = np.where(fresh, rows, -1)  # the row each venue shows; -1: nothing (unseen or stale)
+            shown = np.where(age_ok, rows, -1)  # the row each venue shows; -1: unseen or stale
         if self._generation != tape.generation:
-            changed = np.ones_like(fresh)
+            changed = range(len(shown))
         else:
-            changed = shown != self._rows
-        if changed.any():
-            copy = changed & fresh
-            clear = changed & ~fresh
-            for name, book in self._books.items():
-                if copy.any():
-                    book[copy] = getattr(md, name)[shown[copy]]
-                if clear.any():
-                    book[clear] = 0
+            # Few venues change between reads: plain integers beat numpy on a handful of them.
+            now_rows, before = shown.tolist(), self._rows.tolist()
+            changed = [k for k in range(len(now_rows)) if now_rows[k] != before[k]]
+        if changed:
+            books = self._books
+            for k in changed:
+                row = int(shown[k])
+                for name, book in books.items():
+                    if row >= 0:
+                        book[k] = getattr(md, name)[row]
+                    else:
+                        book[k] = 0
         self.seen |= rows >= 0
-        self._rows = shown
+        self._rows = shown.copy() if shown is rows else shown
         self._generation = tape.generation
         self._at = now
 
