@@ -144,6 +144,7 @@ class Engine:
             [c.fees for c in venues],
             self._first.levels,
             max_quote_age_ns=max_quote_age_ns,
+            queue_models=[c.queue for c in venues],
         )
         self.router = OrderRouter(self.env, self.view, dispatch=self._call, wake=self._wake, on_fill=on_fill)
         # Every random stream is keyed by the strategy's name, not its place in the run, so a

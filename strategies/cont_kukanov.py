@@ -146,7 +146,11 @@ class ContKukanov(LaneStrategy):
     def on_start(self, view: BookView) -> None:
         self._view = view
         self.estimator = OutflowEstimator(
-            view.venue_ids, self.horizon_ns, self.history_ns, origin_ns=self.start_ns
+            view.venue_ids,
+            self.horizon_ns,
+            self.history_ns,
+            origin_ns=self.start_ns,
+            queue_models=view.queue_models,
         )
         self.call_at(self.start_ns, self._horizon)
 

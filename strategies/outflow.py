@@ -19,26 +19,26 @@ run the rules of ``venues.queue`` / ``venues.book`` over the window:
   below ``P0``, less what it took there already (``venues.taken``: what a crossing
   row gave stays taken while the next rows keep crossing), and it keeps resting;
 * a fall of the displayed size at ``P0`` that a trade does not explain (the
-  trade-credit rule of ``venues.queue``) is a cancellation, taken from the queue
-  ahead while anyone is ahead;
+  trade-credit rule of ``venues.queue``) is a cancellation, split between the queue
+  ahead and the size behind by the venue's queue model (``venues.queue_models``),
+  clipped to what is feasible, as the tracker clips it;
 * size added at ``P0`` queues behind the order; a level that vanishes by
   cancellations fills nothing.
 
 If the order gets ``F`` shares, the sample is ``xi = Q0 + F`` (``0`` for a venue
-with no bid at ``t0``). Then for an order at the back of that queue (``Q = Q0``)
-the model's fill ``min(L, (xi - Q)+)`` equals the simulator's fill of ``L``
-shares placed at ``t0`` on the same rows, exactly, whenever cancellations at
-``P0`` come from ahead of the order: always under the ``front_first`` queue model,
-and under ``proportional`` and ``probabilistic`` as long as nobody joined behind
-the order before a cancellation (those models then take part of later
-cancellations from behind, so ``xi`` overstates their fill). Also not covered: the
-order's entry latency (the virtual order joins at ``t0``), and a trade credit
-carried across two consecutive trade rows whose falls both lag their prints
-(the credit is carried one row, as the tracker does for a single trade).
+with no bid at ``t0``). The rules are the tracker's, step for step (the queue
+ahead, the size last shown, the trade credit and its expiry), run over all windows
+at once one row position at a time. So for an order at the back of that queue
+(``Q = Q0``) the model's fill ``min(L, (xi - Q)+)`` equals the simulator's fill of
+``L`` shares placed at ``t0`` on the same rows, exactly, under every queue model:
+an order's place moves the same whatever its size, so a finite order fills
+``min(L, F)``. Not covered: the order's entry latency (the virtual order joins at
+``t0``).
 
-The old estimate (the fall of the best bid's size, plus the whole queue when the
+The first estimate (the fall of the best bid's size, plus the whole queue when the
 level vanished) counted cancellations behind the order and vanished levels as
-outflow, and so filled the model's orders where the simulator does not.
+outflow, and the second took every cancel from ahead (``front_first``) whatever
+the venue's model; both filled the model's orders where the simulator does not.
 
 Frame and visibility
 --------------------
@@ -63,6 +63,7 @@ from collections import deque
 import numpy as np
 
 from feeds.market import MarketData
+from venues.queue_models import DEFAULT_QUEUE_MODEL, QueueModel
 from venues.taken import TakenLiquidity
 
 _TRADE = ord("T")
@@ -91,6 +92,10 @@ class OutflowEstimator:
     origin_ns : int
         Start of the first window (the strategy's start, so windows line up with
         the decision times).
+    queue_models : QueueModel or sequence of QueueModel, optional
+        How each venue splits cancellations at our price (one per venue, or one for
+        all; ``venues.queue_models.DEFAULT_QUEUE_MODEL`` when omitted): the samples
+        follow the simulator's fills under that model.
     """
 
     def __init__(
@@ -101,6 +106,7 @@ class OutflowEstimator:
         *,
         step_ns: int | None = None,
         origin_ns: int = 0,
+        queue_models: QueueModel | tuple[QueueModel, ...] | None = None,
     ):
         if horizon_ns <= 0 or history_ns < horizon_ns:
             raise ValueError(f"need 0 < horizon_ns <= history_ns, got {horizon_ns}, {history_ns}")
@@ -110,6 +116,7 @@ class OutflowEstimator:
         self.history_ns = int(history_ns)
         self.keep = max(1, (self.history_ns - self.horizon_ns) // self.step_ns + 1)
         self.venues = len(venue_ids)
+        self.queue_models = _per_venue(queue_models, self.venues)
         self._origin = int(origin_ns)
         self._next = 0  # index of the first window not computed yet
         self._windows: deque[tuple[int, np.ndarray]] = deque(maxlen=self.keep)
@@ -231,47 +238,51 @@ class OutflowEstimator:
             pos = lo[:, None] + np.arange(width)
             mask = np.arange(width) < length[:, None]
             rows = order[np.minimum(pos, len(order) - 1)]
-            fill = _virtual_fill(r, rows, mask & has[:, None], p0, q0)
+            groups = []
+            distinct = [m for i, m in enumerate(self.queue_models) if m not in self.queue_models[:i]]
+            for model in distinct:
+                uses = np.array([m == model for m in self.queue_models])
+                groups.append((model, np.repeat(uses, nw)))
+            fill = _virtual_fill(r, rows, mask & has[:, None], p0, q0, groups)
         xi = np.where(has, q0 + fill, 0)
         return xi.reshape(k, nw).T
 
 
-def _shift(a: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Return ``a`` moved one row to the right along axis 1, ``first`` in column 0."""
-    out = np.empty_like(a)
-    out[:, 0] = first
-    out[:, 1:] = a[:, :-1]
-    return out
+def _per_venue(models, k: int) -> tuple[QueueModel, ...]:
+    if models is None:
+        models = DEFAULT_QUEUE_MODEL
+    if isinstance(models, QueueModel):
+        return (models,) * k
+    models = tuple(models)
+    if len(models) != k or not all(isinstance(m, QueueModel) for m in models):
+        raise ValueError(f"need one QueueModel per venue ({k}), got {models!r}")
+    return models
 
 
-def _virtual_fill(r: dict[str, np.ndarray], rows: np.ndarray, mask: np.ndarray, p0, q0) -> np.ndarray:
+def _virtual_fill(
+    r: dict[str, np.ndarray],
+    rows: np.ndarray,
+    mask: np.ndarray,
+    p0,
+    q0,
+    models: list[tuple[QueueModel, np.ndarray]],
+) -> np.ndarray:
     """Return the fill of an unbounded order at the back of ``(p0, q0)`` over each window's ``rows``.
 
-    ``rows`` ``[W, m]`` index the buffer (``mask`` marks real rows); the recursion
-    ``ahead_i = min(shown_i, (ahead_{i-1} - traded_i - cancelled_i)+)`` of the queue
-    tracker under front-first cancellation is solved in closed form:
-    ``ahead_i = (min(q0, min_{j<=i}(shown_j + D_j)) - D_i)+`` with ``D`` the running
-    sum of ``traded + cancelled``.
+    ``rows`` ``[W, m]`` index the buffer (``mask`` marks real rows); ``models`` pairs
+    each queue model with the windows (a boolean mask over ``W``) whose venue uses it.
     """
     p = p0[:, None]
     bid_px, bid_sz = r["bid_px"][rows], r["bid_sz"][rows]
     shown = np.where((bid_px == p[..., None]) & (bid_sz > 0), bid_sz, 0).sum(axis=2)
     # Below the deepest level of a full book the size is unknown: it stays as last seen.
     visible = mask & ((bid_sz[..., -1] == 0) | (p >= bid_px[..., -1]))
-    col = np.arange(rows.shape[1])
-    seen = np.maximum.accumulate(np.where(visible, col, -1), axis=1)
-    shown = np.where(seen >= 0, np.take_along_axis(shown, np.maximum(seen, 0), axis=1), q0[:, None])
-    fall = np.maximum(_shift(shown, q0) - shown, 0)
     action, side, price, size = (r[name][rows] for name in ("action", "side", "price", "size"))
     trade = mask & (action == _TRADE) & (side != _NO_SIDE) & (size > 0)
     at = np.where(trade & (price == p), size, 0)
     below = np.where(trade & (price < p), size, 0)
-    # Trade credit: a print's size pays for falls on its own row, then on the next row.
-    carry = _shift(np.where(at > 0, np.maximum(at - fall, 0), 0), 0)
-    cancelled = np.maximum(fall - at - carry, 0)
-    d = np.cumsum(at + cancelled, axis=1)
-    ahead = np.maximum(np.minimum(q0[:, None], np.minimum.accumulate(shown + d, axis=1)) - d, 0)
-    fill = np.maximum(at - _shift(ahead, q0), 0) + below
+    fill = _tracked_fill(shown, visible, at, r["ts_event"][rows], mask, q0, models)
+    fill = np.where(mask, fill + below, 0).sum(axis=1)
     # Sellers down to P0 fill the order up to the ask size shown at or below it, less what
     # it already took there, kept as the tracker keeps it (``venues.taken``). Rows that
     # cross are rare (the market trading through a bid), so they are walked one by one.
@@ -280,7 +291,52 @@ def _virtual_fill(r: dict[str, np.ndarray], rows: np.ndarray, mask: np.ndarray, 
     cross = np.zeros(rows.shape[0], dtype=np.int64)
     for w in np.flatnonzero(crossed.any(axis=1)).tolist():
         cross[w] = _cross_fill(ask_px[w], ask_sz[w], crossed[w], mask[w], int(p0[w]))
-    return np.where(mask, fill, 0).sum(axis=1) + cross
+    return fill + cross
+
+
+def _tracked_fill(shown, visible, at, ts, mask, q0, models) -> np.ndarray:
+    """Return the fill by prints at ``P0`` per row, running ``QueueTracker``'s rules column by column.
+
+    One step per row of the longest window, each a few numpy operations over every
+    window: the print (``on_trade``), then the book (``on_book``: the fall, what the
+    trade credit explains, the cancel split by the venue's queue model, clipped to
+    what is feasible).
+    """
+    w, m = shown.shape
+    ahead = q0.astype(np.int64).copy()
+    last = ahead.copy()
+    credit = np.zeros(w, dtype=np.int64)
+    credit_ts = np.zeros(w, dtype=np.int64)
+    fill = np.zeros((w, m), dtype=np.int64)
+    for i in range(m):
+        live = mask[:, i]
+        if not live.any():
+            break
+        s = at[:, i]
+        fill[:, i] = np.maximum(s - ahead, 0)
+        printed = s > 0
+        ahead = ahead - np.minimum(ahead, s)
+        credit = credit + s
+        credit_ts = np.where(printed, ts[:, i], credit_ts)
+        vis = visible[:, i]
+        now = np.where(vis, shown[:, i], last)
+        fall = np.maximum(last - now, 0)
+        traded = np.minimum(fall, credit)
+        cancelled = fall - traded
+        pick = cancelled > 0
+        if pick.any():
+            behind = np.maximum(last - traded - ahead, 0)
+            for model, windows in models:
+                sel = np.flatnonzero(pick & windows)
+                if sel.size == 0:
+                    continue
+                a, b, c = ahead[sel], behind[sel], cancelled[sel]
+                share = np.asarray(model.cancel_ahead(a, b, c), dtype=np.int64)
+                ahead[sel] = a - np.clip(share, np.maximum(c - b, 0), np.minimum(c, a))
+        ahead = np.where(live, np.minimum(ahead, now), ahead)
+        last = np.where(live, now, last)
+        credit = np.where(live & (ts[:, i] > credit_ts), 0, credit - traded)
+    return fill
 
 
 def _cross_fill(ask_px, ask_sz, crossed, mask, price: int) -> int:

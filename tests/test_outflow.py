@@ -14,6 +14,15 @@ from strategies.outflow import OutflowEstimator
 from venues.config import VenueConfig
 from venues.params import param
 from venues.queue import FrontFirst, Proportional, QueueTracker, apply_row
+from venues.queue_models import LogProbability, ProbabilisticQueue, RiskAverse
+
+MODELS = {
+    "front_first": FrontFirst(),
+    "risk_averse": RiskAverse(),
+    "proportional": Proportional(),
+    "probabilistic": ProbabilisticQueue(),
+    "log_probability": LogProbability(),
+}
 
 T = 10 * SEC
 ASK = [("10.05", 500)]
@@ -26,9 +35,9 @@ def feed(estimator, rows, ids=(1, 2)):
     return md
 
 
-def one_window(rows, ids=(1, 2)):
+def one_window(rows, ids=(1, 2), model=None):
     """Return xi of the single window (T0, T0 + T] for ``rows`` (the first rows, at T0, set the books)."""
-    est = OutflowEstimator(ids, T, T, step_ns=T, origin_ns=T0)
+    est = OutflowEstimator(ids, T, T, step_ns=T, origin_ns=T0, queue_models=model)
     feed(est, rows, ids)
     [xi] = est.samples(T0 + T).tolist()
     return xi
@@ -114,6 +123,20 @@ CASES = {
         ],
         350,
     ),
+    # Two prints in a row whose falls both lag: the print of 100 leaves the book at 300, the
+    # print of 50 shows the first fall (to 200), the next row the second (to 150). Both falls
+    # are the prints' (the credit of 150 lives through the second print's row and the row
+    # after it), so no share was cancelled: 150 stay ahead and a print of 200 fills 50.
+    # xi = 300 + 50 (the closed form that carried a credit one row only said 400).
+    "two_prints_whose_falls_both_lag_are_both_paid_for": (
+        [
+            book_row(at(1), 1, **bid("10.00", 300), action="T", side="A", price="10.00", size=100),
+            book_row(at(2), 1, **bid("10.00", 200), action="T", side="A", price="10.00", size=50),
+            book_row(at(3), 1, **bid("10.00", 150), action="C", side="B", price="10.00", size=50),
+            book_row(at(4), 1, bids=[("9.99", 500)], asks=ASK, action="T", side="A", price="10.00", size=200),
+        ],
+        350,
+    ),
 }
 
 
@@ -168,19 +191,29 @@ def engine_maker_fills(md, model, ids=(1, 2)):
     return engine.strategies[0].queue, ledger.venue_maker
 
 
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("case", CASES)
-def test_model_fill_equals_the_engine_fill_under_front_first(case):
+def test_model_fill_equals_the_engine_fill_under_every_queue_model(case, model):
+    # In these cases nobody joins behind the order before a cancel, so every model gives the
+    # same xi (the hand-worked value); the engine's fill of each size must be min(L, xi - Q).
     rows = with_opening_books(CASES[case][0])
-    xi = np.array(one_window(rows))
-    queue, maker = engine_maker_fills(make_md(rows), FrontFirst())
-    model = np.minimum(np.array(SIZES)[:, None], np.maximum(xi - queue, 0))
-    np.testing.assert_array_equal(maker, model)
+    xi = np.array(one_window(rows, model=MODELS[model]))
+    assert xi[0] == CASES[case][1]
+    queue, maker = engine_maker_fills(make_md(rows), MODELS[model])
+    expected = np.minimum(np.array(SIZES)[:, None], np.maximum(xi - queue, 0))
+    np.testing.assert_array_equal(maker, expected)
 
 
-def test_proportional_model_fills_less_once_size_joined_behind():
-    # The case the rule does not cover: 400 joined behind the order before the cancels. With
-    # 100 ahead and 400 behind, proportional takes 200 * 100 / 500 = 40 of a 200 cancel from
-    # ahead (front-first: all 100), so the print of 300 fills 300 - 60 = 240, not 300.
+# 400 join behind the order (100 ahead after a first cancel of 200 that can only have come
+# from ahead), then 200 more are cancelled and a print of 300 at 10.00 ends the level. Of that
+# second cancel, front_first takes all 100 ahead (the print then fills 300), proportional
+# 200 * 100 / 500 = 40 (fills 300 - 60 = 240), risk_averse none, from the 400 behind (fills
+# 300 - 100 = 200). xi = 300 + fill: the estimate follows the venue's model.
+JOINED_BEHIND = {"front_first": 600, "proportional": 540, "risk_averse": 500}
+
+
+@pytest.mark.parametrize("model", JOINED_BEHIND)
+def test_xi_follows_the_venues_queue_model_once_size_joined_behind(model):
     rows = with_opening_books(
         [
             book_row(at(1), 1, **bid("10.00", 100), action="C", side="B", price="10.00", size=200),
@@ -189,10 +222,53 @@ def test_proportional_model_fills_less_once_size_joined_behind():
             book_row(at(4), 1, bids=[("9.99", 500)], asks=ASK, action="T", side="A", price="10.00", size=300),
         ]
     )
-    xi = one_window(rows)
-    assert xi[0] == 300 + 300
-    _, maker = engine_maker_fills(make_md(rows), Proportional())
-    assert maker[SIZES.index(10_000)].tolist() == [240, 0]
+    xi = one_window(rows, model=MODELS[model])
+    assert xi == [JOINED_BEHIND[model], 50]
+    queue, maker = engine_maker_fills(make_md(rows), MODELS[model])
+    expected = np.minimum(np.array(SIZES)[:, None], np.maximum(np.array(xi) - queue, 0))
+    np.testing.assert_array_equal(maker, expected)
+    assert maker[SIZES.index(10_000)].tolist() == [JOINED_BEHIND[model] - 300, 0]
+
+
+def test_each_venue_keeps_its_own_queue_model():
+    # The same rows at two venues, one front_first and one risk_averse: 600 and 500.
+    rows = [
+        book_row(T0, 1, **bid("10.00", 300)),
+        book_row(T0, 2, **bid("10.00", 300)),
+    ]
+    steps = [
+        (100, dict(action="C", side="B", price="10.00", size=200)),
+        (500, dict(action="A", side="B", price="10.00", size=400)),
+        (300, dict(action="C", side="B", price="10.00", size=200)),
+    ]
+    for i, (size, change) in enumerate(steps, start=1):
+        rows += [book_row(at(i), v, **bid("10.00", size), **change) for v in (1, 2)]
+    end = dict(bids=[("9.99", 500)], asks=ASK, action="T", side="A", price="10.00", size=300)
+    rows += [book_row(at(4), v, **end) for v in (1, 2)]
+    est = OutflowEstimator((1, 2), T, T, step_ns=T, origin_ns=T0, queue_models=(FrontFirst(), RiskAverse()))
+    feed(est, rows)
+    assert est.samples(T0 + T).tolist() == [[600, 500]]
+    with pytest.raises(ValueError, match="one QueueModel per venue"):
+        OutflowEstimator((1, 2), T, T, queue_models=(FrontFirst(),))
+
+
+def test_the_engine_hands_each_venues_queue_model_to_the_strategy():
+    from strategies.cont_kukanov import ContKukanov
+
+    md = generate(SynthConfig(seconds=30, seed=1))
+    models = (Proportional(), RiskAverse(), FrontFirst())
+    engine = Engine(
+        md,
+        [VenueConfig.flat(v, queue=m) for v, m in zip(md.venues, models, strict=True)],
+        [StrategySlot("ck", ContKukanov, (ContKukanov.parse_params({}),))],
+        target=1000,
+        start_ns=int(md.ts_event[0]),
+        end_ns=int(md.ts_event[-1]),
+        seed=0,
+    )
+    engine.run()
+    assert engine.view.queue_models == models
+    assert engine.strategies[0].estimator.queue_models == models
 
 
 def simulator_fill(md, venue_id, t0, horizon, model):
@@ -209,6 +285,7 @@ def simulator_fill(md, venue_id, t0, horizon, model):
     return q0, fill
 
 
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize(
     ("seconds", "seed", "horizon_s", "windows"),
     [
@@ -218,15 +295,15 @@ def simulator_fill(md, venue_id, t0, horizon, model):
         (120, 7, 10, range(66, 86)),
     ],
 )
-def test_every_window_of_a_synthetic_market_matches_the_tracker_under_front_first(
-    seconds, seed, horizon_s, windows
+def test_every_window_of_a_synthetic_market_matches_the_tracker_under_every_model(
+    seconds, seed, horizon_s, windows, model
 ):
     md = generate(SynthConfig(seconds=seconds, seed=seed))
     ids = md.venues
     origin = int(md.ts_event[0]) // SEC * SEC + SEC
     horizon = horizon_s * SEC
     history = (seconds - 10) * SEC
-    est = OutflowEstimator(ids, horizon, history, step_ns=SEC, origin_ns=origin)
+    est = OutflowEstimator(ids, horizon, history, step_ns=SEC, origin_ns=origin, queue_models=MODELS[model])
     est.update(md, np.searchsorted(np.array(ids), md.venue))
     now = origin + history
     xi = est.samples(now)  # windows starting at origin .. now - horizon
@@ -234,7 +311,7 @@ def test_every_window_of_a_synthetic_market_matches_the_tracker_under_front_firs
     fills = 0
     for j in windows:
         for k, v in enumerate(ids):
-            q0, fill = simulator_fill(md, v, origin + j * SEC, horizon, FrontFirst())
+            q0, fill = simulator_fill(md, v, origin + j * SEC, horizon, MODELS[model])
             assert xi[j, k] == q0 + fill, (j, k)
             fills += fill
     assert fills > 0

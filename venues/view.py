@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from feeds.market import units_to_decimal
+from venues.queue_models import DEFAULT_QUEUE_MODEL
 
 _NAMES = ("ask_px", "ask_sz", "bid_px", "bid_sz")
 
@@ -40,6 +41,10 @@ class BookView:
         Book levels of the feed.
     max_quote_age_ns
         A venue whose last visible row is older than this is shown empty (``None``: never).
+    queue_models
+        One ``venues.queue_models.QueueModel`` per venue: the simulator's rule for where
+        cancels at our price stood, for strategies that estimate their own fills
+        (``None``: the default model at every venue).
     """
 
     def __init__(
@@ -49,11 +54,16 @@ class BookView:
         fees: Sequence,
         levels: int,
         max_quote_age_ns: int | None = None,
+        queue_models: Sequence | None = None,
     ):
         self._tape = tape
         self._clock = clock
         self._fees = tuple(fees)
         self.venue_ids: tuple[int, ...] = tape.venue_ids
+        k = len(self.venue_ids)
+        self.queue_models: tuple = (DEFAULT_QUEUE_MODEL,) * k if queue_models is None else tuple(queue_models)
+        if len(self.queue_models) != k:
+            raise ValueError(f"need one queue model per venue ({k}), got {len(self.queue_models)}")
         self.sign = tape.sign
         self.side = tape.side
         k = len(self.venue_ids)
