@@ -28,12 +28,13 @@ run the rules of ``venues.queue`` / ``venues.book`` over the window:
 If the order gets ``F`` shares, the sample is ``xi = Q0 + F`` (``0`` for a venue
 with no bid at ``t0``). The rules are the tracker's, step for step (the queue
 ahead, the size last shown, the trade credit and its expiry), run over all windows
-at once one row position at a time. So for an order at the back of that queue
-(``Q = Q0``) the model's fill ``min(L, (xi - Q)+)`` equals the simulator's fill of
-``L`` shares placed at ``t0`` on the same rows, exactly, under every queue model:
-an order's place moves the same whatever its size, so a finite order fills
-``min(L, F)``. Not covered: the order's entry latency (the virtual order joins at
-``t0``).
+at once one row position at a time (in closed form under ``risk_averse``, the
+default, where the cancel split reduces to ``ahead = min(ahead, shown)``). So for
+an order at the back of that queue (``Q = Q0``) the model's fill
+``min(L, (xi - Q)+)`` equals the simulator's fill of ``L`` shares placed at ``t0``
+on the same rows, exactly, under every queue model: an order's place moves the
+same whatever its size, so a finite order fills ``min(L, F)``. Not covered: the
+order's entry latency (the virtual order joins at ``t0``).
 
 The first estimate (the fall of the best bid's size, plus the whole queue when the
 level vanished) counted cancellations behind the order and vanished levels as
@@ -63,7 +64,7 @@ from collections import deque
 import numpy as np
 
 from feeds.market import MarketData
-from venues.queue_models import DEFAULT_QUEUE_MODEL, QueueModel
+from venues.queue_models import DEFAULT_QUEUE_MODEL, QueueModel, RiskAverse
 from venues.taken import TakenLiquidity
 
 _TRADE = ord("T")
@@ -281,7 +282,10 @@ def _virtual_fill(
     trade = mask & (action == _TRADE) & (side != _NO_SIDE) & (size > 0)
     at = np.where(trade & (price == p), size, 0)
     below = np.where(trade & (price < p), size, 0)
-    fill = _tracked_fill(shown, visible, at, r["ts_event"][rows], mask, q0, models)
+    if all(type(model) is RiskAverse for model, _ in models):
+        fill = _risk_averse_fill(shown, visible, at, q0)
+    else:
+        fill = _tracked_fill(shown, visible, at, r["ts_event"][rows], mask, q0, models)
     fill = np.where(mask, fill + below, 0).sum(axis=1)
     # Sellers down to P0 fill the order up to the ask size shown at or below it, less what
     # it already took there, kept as the tracker keeps it (``venues.taken``). Rows that
@@ -292,6 +296,25 @@ def _virtual_fill(
     for w in np.flatnonzero(crossed.any(axis=1)).tolist():
         cross[w] = _cross_fill(ask_px[w], ask_sz[w], crossed[w], mask[w], int(p0[w]))
     return fill + cross
+
+
+def _risk_averse_fill(shown, visible, at, q0) -> np.ndarray:
+    """Return the fill by prints at ``P0`` per row when every cancel comes from behind, in closed form.
+
+    ``RiskAverse`` takes from ahead only what the level's fall leaves no room for
+    behind, so the tracker's step is ``ahead_i = min((ahead_{i-1} - s_i)+, shown_i)``
+    with ``s`` the prints at ``P0`` (the trade credit changes nothing). With ``D`` the
+    running sum of ``s`` that is ``ahead_i = (min(q0, min_{j<=i}(shown_j + D_j)) - D_i)+``.
+    """
+    col = np.arange(shown.shape[1])
+    seen = np.maximum.accumulate(np.where(visible, col, -1), axis=1)
+    shown = np.where(seen >= 0, np.take_along_axis(shown, np.maximum(seen, 0), axis=1), q0[:, None])
+    d = np.cumsum(at, axis=1)
+    ahead = np.maximum(np.minimum(q0[:, None], np.minimum.accumulate(shown + d, axis=1)) - d, 0)
+    before = np.empty_like(ahead)
+    before[:, 0] = q0
+    before[:, 1:] = ahead[:, :-1]
+    return np.maximum(at - before, 0)
 
 
 def _tracked_fill(shown, visible, at, ts, mask, q0, models) -> np.ndarray:
