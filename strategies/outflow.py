@@ -123,6 +123,7 @@ class OutflowEstimator:
         self._windows: deque[tuple[int, np.ndarray]] = deque(maxlen=self.keep)
         self._rows: dict[str, np.ndarray] | None = None
         self._venue = np.zeros(0, dtype=np.int64)
+        self._pending: list[tuple[dict[str, np.ndarray], np.ndarray]] = []
         self._seen_to = None  # ts of the last row received
         # Best bid (price, size) of each venue's last row dropped from the buffer.
         self._edge = np.zeros((self.venues, 2), dtype=np.int64)
@@ -137,14 +138,20 @@ class OutflowEstimator:
         venue_index = np.asarray(venue_index, dtype=np.int64)
         if venue_index.shape != (n,):
             raise ValueError(f"venue_index has shape {venue_index.shape}, expected ({n},)")
-        new = {name: getattr(rows, name) for name in _FLAT + _BOOK}
-        if self._rows is None:
-            self._rows = {name: np.array(col) for name, col in new.items()}
-            self._venue = venue_index.copy()
-        else:
-            self._rows = {name: np.concatenate([self._rows[name], new[name]]) for name in new}
-            self._venue = np.concatenate([self._venue, venue_index])
+        # Batches are joined only when windows are computed: once per decision, not per batch.
+        # The engine hands over copies (``MarketData.take``), so holding them is safe.
+        self._pending.append(({name: getattr(rows, name) for name in _FLAT + _BOOK}, venue_index.copy()))
         self._seen_to = int(rows.ts_event[-1])
+
+    def _join(self) -> None:
+        """Append the batches received since the last estimate to the row buffer."""
+        if not self._pending:
+            return
+        parts = ([self._rows] if self._rows is not None else []) + [cols for cols, _ in self._pending]
+        venues = [self._venue] + [index for _, index in self._pending]
+        self._rows = {name: np.concatenate([part[name] for part in parts]) for name in _FLAT + _BOOK}
+        self._venue = np.concatenate(venues)
+        self._pending.clear()
 
     # -- estimate ---------------------------------------------------------------------
 
@@ -173,6 +180,7 @@ class OutflowEstimator:
 
     def _compute(self, now_ns: int) -> None:
         """Compute every window that ended by ``now_ns`` and is still inside the history."""
+        self._join()
         last = (now_ns - self.horizon_ns - self._origin) // self.step_ns  # last finished window
         first = max(self._next, last - self.keep + 1)
         if last < first:
