@@ -26,14 +26,15 @@ run the rules of ``venues.queue`` / ``venues.book`` over the window:
   cancellations fills nothing.
 
 If the order gets ``F`` shares, the sample is ``xi = Q0 + F`` (``0`` for a venue
-with no bid at ``t0``). The rules are the tracker's, step for step (the queue
-ahead, the size last shown, the trade credit and its expiry), run over all windows
-at once one row position at a time (in closed form under ``risk_averse``, the
-default, where the cancel split reduces to ``ahead = min(ahead, shown)``). So for
-an order at the back of that queue (``Q = Q0``) the model's fill
-``min(L, (xi - Q)+)`` equals the simulator's fill of ``L`` shares placed at ``t0``
-on the same rows, exactly, under every queue model: an order's place moves the
-same whatever its size, so a finite order fills ``min(L, F)``. Not covered: the
+with no bid at ``t0``). The rules are the tracker's, step for step (the queue ahead,
+the size last shown, the trade credit and its expiry), run over all windows at once
+one row position at a time (in closed form when every venue uses ``risk_averse``,
+the default, where the cancel split reduces to ``ahead = min(ahead, shown)``). So
+for an order at the back of that queue (``Q = Q0``) the model's fill
+``min(L, (xi - Q)+)`` equals the simulator's fill of ``L`` shares placed at ``t0`` on
+the same rows, exactly, under every queue model whose answer depends only on each order's
+shares ahead, behind and cancelled (all the built-in ones): an order's place moves
+the same whatever its size, so a finite order fills ``min(L, F)``. Not covered: the
 order's entry latency (the virtual order joins at ``t0``).
 
 The first estimate (the fall of the best bid's size, plus the whole queue when the
@@ -124,14 +125,17 @@ class OutflowEstimator:
         self._rows: dict[str, np.ndarray] | None = None
         self._venue = np.zeros(0, dtype=np.int64)
         self._pending: list[tuple[dict[str, np.ndarray], np.ndarray]] = []
-        self._seen_to = None  # ts of the last row received
         # Best bid (price, size) of each venue's last row dropped from the buffer.
         self._edge = np.zeros((self.venues, 2), dtype=np.int64)
 
     # -- feed -------------------------------------------------------------------------
 
     def update(self, rows: MarketData, venue_index: np.ndarray) -> None:
-        """Take the rows that became visible (time order, possibly many instants) and their venue indexes."""
+        """Take the rows that became visible (time order, possibly many instants) and their venue indexes.
+
+        The columns are held, not copied, until the next estimate (the engine hands over
+        copies of the tape's rows): do not change them in place.
+        """
         n = len(rows)
         if n == 0:
             return
@@ -141,7 +145,6 @@ class OutflowEstimator:
         # Batches are joined only when windows are computed: once per decision, not per batch.
         # The engine hands over copies (``MarketData.take``), so holding them is safe.
         self._pending.append(({name: getattr(rows, name) for name in _FLAT + _BOOK}, venue_index.copy()))
-        self._seen_to = int(rows.ts_event[-1])
 
     def _join(self) -> None:
         """Append the batches received since the last estimate to the row buffer."""
