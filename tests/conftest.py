@@ -105,3 +105,12 @@ def run_engine(md, venues, cls, params=({},), *, target, start_ns=None, end_ns=N
 def usd():
     """Convert a dollar string to 1e-9 units, for assertions."""
     return price_to_units
+
+
+def one_line_error(result, *parts) -> str:
+    """Check ``result`` failed with one ``Error:`` line holding ``parts``; return that line."""
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
+    for part in parts:
+        assert part in result.output, result.output
+    return result.output.strip()

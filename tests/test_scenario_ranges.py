@@ -76,7 +76,8 @@ def test_quantity_at_either_end_of_its_range_is_read(tmp_path, quantity):
 @pytest.mark.parametrize("quantity", ["0", str(MAX_QUANTITY + 1), "1e3", "true", '"100"', "[100]"])
 def test_quantity_outside_its_range_or_not_whole_is_refused(tmp_path, quantity):
     text = HEAD.replace("quantity = 100", f"quantity = {quantity}") + STRATEGIES
-    refused(tmp_path, text, "[order] quantity:", "[1, 1,000,000,000] shares", "got ")
+    message = refused(tmp_path, text)
+    assert "[order] quantity:" in message and "[1, 1,000,000,000] shares" in message and "got " in message
 
 
 # -- [strategies] ------------------------------------------------------------------
@@ -93,7 +94,8 @@ def test_a_strategy_name_or_kind_that_is_not_a_string_is_one_line(tmp_path, key,
         if key == "kind"
         else f"[[strategies]]\nname = {value}\n"
     )
-    refused(tmp_path, HEAD + strategy, f"strategies[0].{key}:", shown)
+    message = refused(tmp_path, HEAD + strategy)
+    assert f"strategies[0].{key}:" in message and shown in message, message
 
 
 def test_a_strategy_name_of_more_than_100_characters_is_refused(tmp_path):
@@ -107,9 +109,8 @@ def test_a_strategy_name_of_more_than_100_characters_is_refused(tmp_path):
 
 
 def test_params_must_be_a_table(tmp_path):
-    refused(
-        tmp_path, HEAD + '[[strategies]]\nname = "twap"\nparams = [1]\n', "strategies[0].params:", "table"
-    )
+    message = refused(tmp_path, HEAD + '[[strategies]]\nname = "twap"\nparams = [1]\n')
+    assert "strategies[0].params:" in message and "table" in message, message
 
 
 def test_at_most_64_strategies(tmp_path):
