@@ -158,10 +158,6 @@ class DbnReader:
     def symbology(self) -> symbology.Symbology:
         return self.head.symbology
 
-    @property
-    def small(self) -> bool:
-        return self._held is not None
-
     def _open_head(self) -> None:
         # Decode just far enough to know the metadata and the record size.
         for _ in self._batches(head_only=True):

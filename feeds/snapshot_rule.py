@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from feeds.errors import FeedError
 from feeds.market import MarketData
 from feeds.pipeline import BOOK_COLUMNS, ROW_COLUMNS, RawBlock, SnapshotStream, empty_rows
-from feeds.timeparse import format_ns
 
 
 def first_per_instant(ts_event: np.ndarray, venue: np.ndarray) -> np.ndarray:
@@ -59,30 +57,6 @@ def _first_of_pairs(ts_event: np.ndarray, venue: np.ndarray) -> np.ndarray:
     starts[1:] = (ts_sorted[1:] != ts_sorted[:-1]) | (venue_sorted[1:] != venue_sorted[:-1])
     keep[order[starts]] = True
     return keep
-
-
-def check_time_order(ts_event: np.ndarray, source: str, venue: np.ndarray | None = None) -> None:
-    """Raise ``FeedError`` at the first row whose ``ts_event`` is earlier than its venue's row before.
-
-    Without ``venue`` every row counts as one venue's.
-    """
-    if ts_event.shape[0] < 2 or bool(np.all(ts_event[1:] >= ts_event[:-1])):
-        return
-    if venue is None:
-        venue = np.zeros_like(ts_event)
-    order = np.argsort(venue, kind="stable")
-    ts_v, v_v = ts_event[order], venue[order]
-    back = np.flatnonzero((np.diff(ts_v) < 0) & (v_v[1:] == v_v[:-1]))
-    if back.size:
-        j = int(back[np.argmin(order[back + 1])])
-        i, prev = int(order[j + 1]), int(order[j])
-        raise FeedError(
-            source,
-            f"ts_event {format_ns(int(ts_event[i]))} is earlier than the same venue's previous row's "
-            f"{format_ns(int(ts_event[prev]))}; a venue's messages must be in ts_event order",
-            row=i + 1,
-            field="ts_event",
-        )
 
 
 def assemble(

@@ -143,11 +143,6 @@ class Tape:
     def last_ts(self) -> int:
         return int(self.ts[-1])
 
-    def exchange_row(self, k: int, t: int) -> int:
-        """Return venue ``k``'s last row with ``ts_event <= t`` (-1 when none)."""
-        i = int(np.searchsorted(self.ts_of[k], t, side="right"))
-        return int(self.rows_of[k][i - 1]) if i else -1
-
     def visible_row(self, k: int, t: int) -> int:
         """Return venue ``k``'s last row visible to strategies at ``t`` (-1 when none)."""
         i = int(np.searchsorted(self.vis_of[k], t, side="right"))

@@ -21,7 +21,7 @@ from sim.report.figures import (
     plot_walk_forward,
     require_matplotlib,
 )
-from sim.report.load import ReportError, load_result, validate_result
+from sim.report.load import ReportError, is_study, load_result, validate_result
 from sim.report.page import render_page
 
 __all__ = [
@@ -109,7 +109,7 @@ def draw_report(
     validate_result(result, source)
     out_dir = check_targets(Path(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
-    if "study" in result and "strategies" not in result:
+    if is_study(result):
         return _draw_study(result, out_dir, source)
     # Draw everything in memory first: a figure that fails leaves the folder as it was.
     figures = {name: draw(result, out_dir / FIGURE_FILES[name]) for name, draw in _DRAW.items()}

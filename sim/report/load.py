@@ -104,6 +104,11 @@ def load_result(path: str | Path) -> dict[str, Any]:
     return result
 
 
+def is_study(result: Any) -> bool:
+    """Return whether ``result`` is a ``sor study`` result (a ``study`` block, no ``strategies``)."""
+    return isinstance(result, Mapping) and "study" in result and "strategies" not in result
+
+
 def validate_result(result: Any, source: str = "result") -> None:
     """Check that ``result`` holds every field the report reads, with the right types.
 
@@ -122,7 +127,7 @@ def validate_result(result: Any, source: str = "result") -> None:
     check = _Checker(source)
     if not isinstance(result, Mapping):
         raise ReportError(source, f"must hold a JSON object, got {_kind(result)}")
-    if "study" in result and "strategies" not in result:
+    if is_study(result):
         from sim.report.study_page import validate_study
 
         validate_study(result, source)

@@ -37,11 +37,6 @@ COLUMNS = (
 )
 
 
-def is_study(result: Any) -> bool:
-    """Return whether ``result`` is a ``sor study`` result (it has a ``study`` block)."""
-    return isinstance(result, Mapping) and "study" in result and "strategies" not in result
-
-
 def validate_study(result: Mapping[str, Any], source: str = "result") -> None:
     """Check that a study result holds every field its report reads; one-line ``ReportError`` if not."""
     check = _Checker(source)
